@@ -1,0 +1,3 @@
+//! Reading datasets into ctrlgraph: parsing, validation, normalisation and the stores.
+
+pub mod checks;
