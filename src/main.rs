@@ -1,1 +1,94 @@
-fn main() {}
+//! The `ctrlgraph` command: a thin layer that parses arguments, sets up logs and progress, and
+//! calls the library crates. Exit codes: 0 success, 1 failure, 2 bad input or usage.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+mod commands;
+
+/// Finds suspected actual-control groups of trading accounts.
+#[derive(Debug, Parser)]
+#[command(name = "ctrlgraph", version, about)]
+struct Cli {
+    /// The store folder (embedded database, rejects and results).
+    #[arg(long, global = true, env = "CTRLGRAPH_STORE", default_value = "./ctrlgraph-data")]
+    store: PathBuf,
+    /// Log format on standard error.
+    #[arg(long, global = true, env = "CTRLGRAPH_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    /// Draw progress bars (default: when standard error is a terminal).
+    #[arg(long, global = true, env = "CTRLGRAPH_PROGRESS")]
+    progress: Option<bool>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a realistic dataset with planted control groups and truth.csv.
+    Gen(commands::GenArgs),
+    /// Validate a dataset folder and load it into the store, in one transaction.
+    Ingest(commands::IngestArgs),
+    /// Print counts by node and edge kind, degree extremes and the largest identifier hubs.
+    Stats(commands::StatsArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let progress = cli
+        .progress
+        .unwrap_or_else(|| std::io::stderr().is_terminal());
+    init_logs(&cli.log_format);
+    let ctx = commands::Ctx {
+        store: cli.store,
+        progress,
+    };
+    let result = match cli.command {
+        Command::Gen(a) => commands::gen_cmd(&ctx, &a),
+        Command::Ingest(a) => commands::ingest_cmd(&ctx, &a),
+        Command::Stats(a) => commands::stats_cmd(&ctx, &a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = std::io::stdout().flush();
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<commands::InputError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn init_logs(format: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let registry = tracing_subscriber::registry().with(filter);
+    if format == "json" {
+        registry
+            .with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr))
+            .init();
+    } else {
+        let indicatif = tracing_indicatif::IndicatifLayer::new();
+        registry
+            .with(tracing_subscriber::fmt::layer().with_writer(indicatif.get_stderr_writer()))
+            .with(indicatif)
+            .init();
+    }
+}
+

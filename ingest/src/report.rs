@@ -1,0 +1,78 @@
+//! What an ingest run reports: per-file counts, rejected rows and warnings.
+
+use serde::{Deserialize, Serialize};
+
+/// A row that was not loaded, with where it was and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reject {
+    pub file: String,
+    pub line: u64,
+    /// The column at fault, empty when the row as a whole is (a conflicting duplicate).
+    pub column: String,
+    pub reason: String,
+    /// The raw row, re-encoded as one CSV line.
+    pub raw: String,
+}
+
+/// A recoverable defect: the row was loaded, and this says what was odd about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    pub file: String,
+    /// Zero for findings about several rows (shareholdings of one entity adding up to over 100).
+    pub line: u64,
+    pub column: String,
+    pub message: String,
+}
+
+/// Counts for one file. `loaded + rejected == read` always holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSummary {
+    pub file: String,
+    pub read: u64,
+    pub loaded: u64,
+    pub rejected: u64,
+    pub warnings: u64,
+}
+
+/// The outcome of one ingest run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IngestSummary {
+    /// The dataset folder, as given.
+    pub dataset: String,
+    /// When the run committed (RFC 3339).
+    pub finished_at: String,
+    pub files: Vec<FileSummary>,
+    pub seconds: f64,
+}
+
+impl IngestSummary {
+    /// Rows read, loaded and rejected over all files.
+    pub fn totals(&self) -> FileSummary {
+        let mut t = FileSummary {
+            file: "total".into(),
+            ..FileSummary::default()
+        };
+        for f in &self.files {
+            t.read += f.read;
+            t.loaded += f.loaded;
+            t.rejected += f.rejected;
+            t.warnings += f.warnings;
+        }
+        t
+    }
+
+    /// A fixed-width table for the terminal.
+    pub fn to_table(&self) -> String {
+        let mut s = format!(
+            "{:<22} {:>12} {:>12} {:>10} {:>10}\n",
+            "file", "read", "loaded", "rejected", "warnings"
+        );
+        for f in self.files.iter().chain(std::iter::once(&self.totals())) {
+            s.push_str(&format!(
+                "{:<22} {:>12} {:>12} {:>10} {:>10}\n",
+                f.file, f.read, f.loaded, f.rejected, f.warnings
+            ));
+        }
+        s
+    }
+}

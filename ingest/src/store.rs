@@ -1,0 +1,478 @@
+//! Where records live: a narrow storage interface and its embedded implementation on redb.
+//!
+//! The interface is what ingest, analysis and serving need and no more: a transactional [`Sink`]
+//! for one ingest run, scans and point reads of record tables, the history of ingest runs, and
+//! named blobs for analysis results. A Neo4j-backed store implements the same traits; nothing
+//! above this module knows which one it talks to.
+//!
+//! The redb store keeps one database file, `ctrlgraph.redb`, in the store folder. An ingest run is
+//! one write transaction, so a process killed in the middle leaves the previous state as it was.
+//! The transaction lives on a writer thread fed by a bounded channel: parsing and validation on
+//! one core, B-tree inserts on the other.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use graph_core::model::{Record, Table};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+
+use crate::report::{IngestSummary, Reject, Warning};
+
+/// Errors of a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store at {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("store database error: {0}")]
+    Db(#[from] Box<dyn std::error::Error + Send + Sync>),
+    #[error("store record encoding error: {0}")]
+    Encoding(#[from] postcard::Error),
+    #[error("store I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the store's writer stopped unexpectedly")]
+    WriterGone,
+}
+
+fn db_err(e: impl Into<redb::Error>) -> StoreError {
+    StoreError::Db(Box::new(e.into()))
+}
+
+/// One ingest run's transaction. Dropping it without [`Sink::commit`] discards everything.
+pub trait Sink {
+    /// Adds or replaces a record (by its table and key).
+    fn put(&mut self, record: &Record) -> Result<(), StoreError>;
+    /// Records a rejected row of this run.
+    fn reject(&mut self, reject: &Reject) -> Result<(), StoreError>;
+    /// Records a warning of this run.
+    fn warn(&mut self, warning: &Warning) -> Result<(), StoreError>;
+    /// Makes the run durable and visible, all of it at once.
+    fn commit(self: Box<Self>, summary: &IngestSummary) -> Result<(), StoreError>;
+}
+
+/// A store of records, ingest runs and analysis blobs.
+pub trait Store: Send + Sync {
+    /// Starts an ingest run.
+    fn begin(&self) -> Result<Box<dyn Sink + '_>, StoreError>;
+    /// Visits every record of a table, in key order.
+    fn scan(
+        &self,
+        table: Table,
+        f: &mut dyn FnMut(Record) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Visits every key of a table, in key order.
+    fn scan_keys(&self, table: Table, f: &mut dyn FnMut(&str)) -> Result<(), StoreError>;
+    /// One record by table and key.
+    fn get(&self, table: Table, key: &str) -> Result<Option<Record>, StoreError>;
+    /// Number of records in a table.
+    fn count(&self, table: Table) -> Result<u64, StoreError>;
+    /// Every committed ingest run, oldest first.
+    fn ingest_runs(&self) -> Result<Vec<IngestSummary>, StoreError>;
+    /// The rejects (or warnings) of the latest run.
+    fn last_rejects(&self) -> Result<Vec<Reject>, StoreError>;
+    /// The warnings of the latest run.
+    fn last_warnings(&self) -> Result<Vec<Warning>, StoreError>;
+    /// Replaces named blobs in one transaction (analysis results).
+    fn put_blobs(&self, blobs: &[(&str, &[u8])]) -> Result<(), StoreError>;
+    /// A named blob.
+    fn get_blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+type RecordTable = TableDefinition<'static, &'static str, &'static [u8]>;
+
+fn record_table(t: Table) -> RecordTable {
+    TableDefinition::new(t.as_str())
+}
+
+const RUNS: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("ingest_runs");
+const REJECTS: TableDefinition<'static, (u64, u64), &'static [u8]> = TableDefinition::new("rejects");
+const WARNINGS: TableDefinition<'static, (u64, u64), &'static [u8]> =
+    TableDefinition::new("warnings");
+const BLOBS: TableDefinition<'static, &'static str, &'static [u8]> = TableDefinition::new("blobs");
+
+/// The embedded store: one redb file in a folder.
+#[derive(Debug)]
+pub struct RedbStore {
+    dir: PathBuf,
+    db: Database,
+}
+
+/// The database file name inside a store folder.
+pub const DB_FILE: &str = "ctrlgraph.redb";
+
+impl RedbStore {
+    /// Opens the store in `dir`, creating the folder and database when absent.
+    pub fn open(dir: &Path) -> Result<RedbStore, StoreError> {
+        fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let path = dir.join(DB_FILE);
+        let db = Database::create(&path).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            source: Box::new(e),
+        })?;
+        let store = RedbStore {
+            dir: dir.to_owned(),
+            db,
+        };
+        store.ensure_tables()?;
+        Ok(store)
+    }
+
+    /// The store folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn ensure_tables(&self) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(db_err)?;
+        for t in Table::ALL {
+            tx.open_table(record_table(*t)).map_err(db_err)?;
+        }
+        tx.open_table(RUNS).map_err(db_err)?;
+        tx.open_table(REJECTS).map_err(db_err)?;
+        tx.open_table(WARNINGS).map_err(db_err)?;
+        tx.open_table(BLOBS).map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        Ok(())
+    }
+
+    fn last_run_id(&self) -> Result<Option<u64>, StoreError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(RUNS).map_err(db_err)?;
+        Ok(t.last().map_err(db_err)?.map(|(k, _)| k.value()))
+    }
+
+    fn scan_run<T: serde::de::DeserializeOwned>(
+        &self,
+        def: TableDefinition<'static, (u64, u64), &'static [u8]>,
+    ) -> Result<Vec<T>, StoreError> {
+        let Some(run) = self.last_run_id()? else {
+            return Ok(Vec::new());
+        };
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(def).map_err(db_err)?;
+        let mut out = Vec::new();
+        for item in t.range((run, 0)..=(run, u64::MAX)).map_err(db_err)? {
+            let (_, v) = item.map_err(db_err)?;
+            out.push(postcard::from_bytes(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Writes `rejects.csv` and `warnings.csv` of the latest run into the store folder, each via
+    /// a temporary file and a rename so that a reader never sees half a file.
+    pub fn export_run_files(&self) -> Result<(), StoreError> {
+        let rejects = self.last_rejects()?;
+        write_atomically(&self.dir.join("rejects.csv"), |w| {
+            let mut c = csv::Writer::from_writer(w);
+            c.write_record(["file", "line", "column", "reason", "raw"])?;
+            for r in &rejects {
+                c.write_record([&r.file, &r.line.to_string(), &r.column, &r.reason, &r.raw])?;
+            }
+            c.flush()?;
+            Ok(())
+        })?;
+        let warnings = self.last_warnings()?;
+        write_atomically(&self.dir.join("warnings.csv"), |w| {
+            let mut c = csv::Writer::from_writer(w);
+            c.write_record(["file", "line", "column", "message"])?;
+            for r in &warnings {
+                c.write_record([&r.file, &r.line.to_string(), &r.column, &r.message])?;
+            }
+            c.flush()?;
+            Ok(())
+        })
+    }
+}
+
+/// Writes a file through a sibling temporary file and a rename.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let tmp = path.with_extension("tmp");
+    let mut f = std::io::BufWriter::new(fs::File::create(&tmp).map_err(io)?);
+    write(&mut f).map_err(io)?;
+    f.flush().map_err(io)?;
+    f.into_inner()
+        .map_err(|e| io(e.into_error()))?
+        .sync_all()
+        .map_err(io)?;
+    fs::rename(&tmp, path).map_err(io)
+}
+
+/// A batch of writes for the writer thread.
+enum Op {
+    Put(Table, String, Vec<u8>),
+    Reject(Vec<u8>),
+    Warn(Vec<u8>),
+}
+
+/// How many operations travel to the writer thread together.
+const BATCH: usize = 4096;
+
+/// The redb ingest transaction: encodes on the caller's thread, writes on its own.
+struct RedbSink {
+    tx: Option<SyncSender<Vec<Op>>>,
+    batch: Vec<Op>,
+    writer: Option<JoinHandle<Result<redb::WriteTransaction, StoreError>>>,
+    run: u64,
+}
+
+impl RedbSink {
+    fn start(db: &Database, run: u64) -> Result<RedbSink, StoreError> {
+        let mut wtx = db.begin_write().map_err(db_err)?;
+        // One fsync at commit is all the durability an ingest needs; the quick repair flag keeps
+        // reopening after a crash fast.
+        wtx.set_quick_repair(true);
+        let (tx, rx) = sync_channel::<Vec<Op>>(16);
+        let writer = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || write_loop(wtx, &rx, run))
+            .map_err(|source| StoreError::Io {
+                path: PathBuf::from("<writer thread>"),
+                source,
+            })?;
+        Ok(RedbSink {
+            tx: Some(tx),
+            batch: Vec::with_capacity(BATCH),
+            writer: Some(writer),
+            run,
+        })
+    }
+
+    fn push(&mut self, op: Op) -> Result<(), StoreError> {
+        self.batch.push(op);
+        if self.batch.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        let sent = self.tx.as_ref().map(|tx| tx.send(batch));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // The writer hung up: it failed, and joining it tells why.
+            _ => Err(self.join().err().unwrap_or(StoreError::WriterGone)),
+        }
+    }
+
+    fn join(&mut self) -> Result<redb::WriteTransaction, StoreError> {
+        self.tx = None;
+        match self.writer.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            _ => Err(StoreError::WriterGone),
+        }
+    }
+}
+
+fn write_loop(
+    wtx: redb::WriteTransaction,
+    rx: &Receiver<Vec<Op>>,
+    run: u64,
+) -> Result<redb::WriteTransaction, StoreError> {
+    {
+        let mut tables = Table::ALL
+            .iter()
+            .map(|t| wtx.open_table(record_table(*t)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_err)?;
+        let mut rejects = wtx.open_table(REJECTS).map_err(db_err)?;
+        let mut warnings = wtx.open_table(WARNINGS).map_err(db_err)?;
+        let (mut nr, mut nw) = (0u64, 0u64);
+        for batch in rx {
+            for op in batch {
+                match op {
+                    Op::Put(t, k, v) => {
+                        tables[t as usize]
+                            .insert(k.as_str(), v.as_slice())
+                            .map_err(db_err)?;
+                    }
+                    Op::Reject(v) => {
+                        rejects.insert((run, nr), v.as_slice()).map_err(db_err)?;
+                        nr += 1;
+                    }
+                    Op::Warn(v) => {
+                        warnings.insert((run, nw), v.as_slice()).map_err(db_err)?;
+                        nw += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(wtx)
+}
+
+impl Sink for RedbSink {
+    fn put(&mut self, record: &Record) -> Result<(), StoreError> {
+        let value = encode_record(record)?;
+        self.push(Op::Put(record.table(), record.key(), value))
+    }
+
+    fn reject(&mut self, reject: &Reject) -> Result<(), StoreError> {
+        let v = postcard::to_stdvec(reject)?;
+        self.push(Op::Reject(v))
+    }
+
+    fn warn(&mut self, warning: &Warning) -> Result<(), StoreError> {
+        let v = postcard::to_stdvec(warning)?;
+        self.push(Op::Warn(v))
+    }
+
+    fn commit(mut self: Box<Self>, summary: &IngestSummary) -> Result<(), StoreError> {
+        self.flush()?;
+        let wtx = self.join()?;
+        {
+            let mut runs = wtx.open_table(RUNS).map_err(db_err)?;
+            let json = serde_json::to_vec(summary).map_err(|e| StoreError::Db(Box::new(e)))?;
+            runs.insert(self.run, json.as_slice()).map_err(db_err)?;
+        }
+        wtx.commit().map_err(db_err)
+    }
+}
+
+impl Drop for RedbSink {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer; its transaction is dropped uncommitted.
+        self.tx = None;
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// Records are stored as postcard bytes of the inner struct, the table saying which struct.
+fn encode_record(record: &Record) -> Result<Vec<u8>, StoreError> {
+    Ok(match record {
+        Record::Member(r) => postcard::to_stdvec(r)?,
+        Record::Person(r) => postcard::to_stdvec(r)?,
+        Record::Entity(r) => postcard::to_stdvec(r)?,
+        Record::Account(r) => postcard::to_stdvec(r)?,
+        Record::Shareholding(r) => postcard::to_stdvec(r)?,
+        Record::Officer(r) => postcard::to_stdvec(r)?,
+        Record::Relation(r) => postcard::to_stdvec(r)?,
+        Record::Authorization(r) => postcard::to_stdvec(r)?,
+        Record::Identifier(r) => postcard::to_stdvec(r)?,
+        Record::Transfer(r) => postcard::to_stdvec(r)?,
+        Record::Trade(r) => postcard::to_stdvec(r)?,
+        Record::ReportedGroup(r) => postcard::to_stdvec(r)?,
+    })
+}
+
+fn decode_record(table: Table, bytes: &[u8]) -> Result<Record, StoreError> {
+    use postcard::from_bytes as de;
+    Ok(match table {
+        Table::Members => Record::Member(de(bytes)?),
+        Table::Persons => Record::Person(de(bytes)?),
+        Table::Entities => Record::Entity(de(bytes)?),
+        Table::Accounts => Record::Account(de(bytes)?),
+        Table::Shareholdings => Record::Shareholding(de(bytes)?),
+        Table::Officers => Record::Officer(de(bytes)?),
+        Table::Relations => Record::Relation(de(bytes)?),
+        Table::Authorizations => Record::Authorization(de(bytes)?),
+        Table::Identifiers => Record::Identifier(de(bytes)?),
+        Table::Transfers => Record::Transfer(de(bytes)?),
+        Table::Trades => Record::Trade(de(bytes)?),
+        Table::ReportedGroups => Record::ReportedGroup(de(bytes)?),
+    })
+}
+
+impl Store for RedbStore {
+    fn begin(&self) -> Result<Box<dyn Sink + '_>, StoreError> {
+        let run = self.last_run_id()?.map_or(1, |r| r + 1);
+        Ok(Box::new(RedbSink::start(&self.db, run)?))
+    }
+
+    fn scan(
+        &self,
+        table: Table,
+        f: &mut dyn FnMut(Record) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(record_table(table)).map_err(db_err)?;
+        for item in t.iter().map_err(db_err)? {
+            let (_, v) = item.map_err(db_err)?;
+            f(decode_record(table, v.value())?)?;
+        }
+        Ok(())
+    }
+
+    fn scan_keys(&self, table: Table, f: &mut dyn FnMut(&str)) -> Result<(), StoreError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(record_table(table)).map_err(db_err)?;
+        for item in t.iter().map_err(db_err)? {
+            let (k, _) = item.map_err(db_err)?;
+            f(k.value());
+        }
+        Ok(())
+    }
+
+    fn get(&self, table: Table, key: &str) -> Result<Option<Record>, StoreError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(record_table(table)).map_err(db_err)?;
+        t.get(key)
+            .map_err(db_err)?
+            .map(|v| decode_record(table, v.value()))
+            .transpose()
+    }
+
+    fn count(&self, table: Table) -> Result<u64, StoreError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(record_table(table)).map_err(db_err)?;
+        t.len().map_err(db_err)
+    }
+
+    fn ingest_runs(&self) -> Result<Vec<IngestSummary>, StoreError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(RUNS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(db_err)? {
+            let (_, v) = item.map_err(db_err)?;
+            out.push(serde_json::from_slice(v.value()).map_err(|e| StoreError::Db(Box::new(e)))?);
+        }
+        Ok(out)
+    }
+
+    fn last_rejects(&self) -> Result<Vec<Reject>, StoreError> {
+        self.scan_run(REJECTS)
+    }
+
+    fn last_warnings(&self) -> Result<Vec<Warning>, StoreError> {
+        self.scan_run(WARNINGS)
+    }
+
+    fn put_blobs(&self, blobs: &[(&str, &[u8])]) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut t = tx.open_table(BLOBS).map_err(db_err)?;
+            for (k, v) in blobs {
+                t.insert(*k, *v).map_err(db_err)?;
+            }
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    fn get_blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(BLOBS).map_err(db_err)?;
+        Ok(t.get(name).map_err(db_err)?.map(|v| v.value().to_vec()))
+    }
+}

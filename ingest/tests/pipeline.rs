@@ -1,0 +1,308 @@
+//! Ingest runs end to end against the embedded store: counts, rejects, warnings, encodings,
+//! idempotence and updates.
+
+use std::fs;
+use std::path::Path;
+
+use graph_core::model::{Record, Table};
+use ingest::{Encoding, IngestError, IngestOptions, RedbStore, Store, ingest_dir};
+use proptest::prelude::*;
+
+fn opts() -> IngestOptions {
+    IngestOptions::default()
+}
+
+fn counts(summary: &ingest::IngestSummary, file: &str) -> (u64, u64, u64, u64) {
+    let f = summary
+        .files
+        .iter()
+        .find(|f| f.file == file)
+        .unwrap_or_else(|| panic!("{file} in summary"));
+    (f.read, f.loaded, f.rejected, f.warnings)
+}
+
+#[test]
+fn bad_input_rows_are_loaded_or_rejected_as_the_fixture_readme_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(tmp.path()).unwrap();
+    let s = ingest_dir(&fixtures::dataset("bad-input"), &store, &opts()).unwrap();
+    for f in &s.files {
+        assert_eq!(f.loaded + f.rejected, f.read, "{}", f.file);
+    }
+    let expect = [
+        ("members.csv", 2, 2, 0),
+        ("persons.csv", 8, 6, 2),
+        ("entities.csv", 7, 3, 4),
+        ("accounts.csv", 8, 4, 4),
+        ("shareholdings.csv", 7, 3, 4),
+        ("relations.csv", 4, 2, 2),
+        ("identifiers.csv", 6, 4, 2),
+        ("transfers.csv", 3, 1, 2),
+        ("trades.csv", 5, 3, 2),
+        ("reported_groups.csv", 2, 2, 0),
+    ];
+    for (file, read, loaded, rejected) in expect {
+        let (r, l, j, _) = counts(&s, file);
+        assert_eq!((r, l, j), (read, loaded, rejected), "{file}");
+    }
+    let t = s.totals();
+    assert_eq!((t.read, t.loaded, t.rejected), (52, 30, 22));
+
+    let rejects = store.last_rejects().unwrap();
+    assert_eq!(rejects.len(), 22);
+    let find = |file: &str, needle: &str| {
+        rejects
+            .iter()
+            .find(|r| r.file == file && r.reason.contains(needle))
+            .unwrap_or_else(|| panic!("a reject in {file} containing {needle:?}: {rejects:#?}"))
+    };
+    let r = find("accounts.csv", "unknown person or entity `P99`");
+    assert_eq!((r.line, r.column.as_str()), (6, "holder_id"));
+    assert!(r.raw.starts_with("A5,P99,M1"));
+    assert_eq!(find("accounts.csv", "unknown member `M9`").line, 7);
+    assert_eq!(
+        find("accounts.csv", "unknown account type `personal`").column,
+        "account_type"
+    );
+    assert_eq!(find("accounts.csv", "cells, the header 6").line, 9);
+    assert_eq!(find("persons.csv", "conflicting content").line, 8);
+    assert_eq!(find("persons.csv", "required cell is empty").line, 9);
+    assert_eq!(
+        find("entities.csv", "unknown entity kind `corporation`").line,
+        5
+    );
+    assert_eq!(
+        find("entities.csv", "not a number").column,
+        "registered_capital"
+    );
+    assert_eq!(find("entities.csv", "not a YYYY-MM-DD date").line, 7);
+    assert_eq!(find("entities.csv", "already used by a person").line, 8);
+    assert_eq!(find("shareholdings.csv", "percentage 0 is outside").line, 5);
+    assert_eq!(find("shareholdings.csv", "percentage 120 is outside").line, 6);
+    assert!(
+        find("shareholdings.csv", "`A1` is a account")
+            .reason
+            .contains("not a person or entity")
+    );
+    assert_eq!(find("relations.csv", "unknown relation kind `cousin`").line, 3);
+    assert_eq!(find("identifiers.csv", "not-a-mac").column, "value");
+    assert_eq!(
+        find("identifiers.csv", "not an ISO 8601 timestamp").column,
+        "first_seen"
+    );
+    assert_eq!(find("transfers.csv", "negative amount").line, 3);
+    assert_eq!(find("trades.csv", "not a whole number").column, "volume");
+
+    let warnings = store.last_warnings().unwrap();
+    let warned = |file: &str, needle: &str| {
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.file == file && w.message.contains(needle)),
+            "a warning in {file} containing {needle:?}: {warnings:#?}"
+        );
+    };
+    warned("members.csv", "fails its check character");
+    warned("persons.csv", "fails its check digit");
+    warned("persons.csv", "exact duplicate of line 2");
+    warned("shareholdings.csv", "entity `E1` add up to 110.00%");
+    warned("identifiers.csv", "read as +08:00");
+    warned("trades.csv", "exact duplicate of line 3");
+
+    // What was loaded is normalised and queryable.
+    assert_eq!(store.count(Table::Persons).unwrap(), 5);
+    assert_eq!(store.count(Table::Trades).unwrap(), 2);
+    let Some(Record::Identifier(i)) = store
+        .get(Table::Identifiers, "A2\u{1f}phone\u{1f}13800138000")
+        .unwrap()
+    else {
+        panic!("A2's phone, normalised");
+    };
+    assert_eq!(i.value, "13800138000");
+    let Some(Record::Person(p1)) = store.get(Table::Persons, "P1").unwrap() else {
+        panic!("P1")
+    };
+    assert_eq!(p1.extra.get("nickname").map(String::as_str), Some("老张"));
+
+    // The files beside the database say the same.
+    store.export_run_files().unwrap();
+    let csv = fs::read_to_string(tmp.path().join("rejects.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 23);
+    assert!(csv.starts_with("file,line,column,reason,raw\n"));
+}
+
+#[test]
+fn missing_accounts_file_is_an_input_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    fs::create_dir(&data).unwrap();
+    fs::write(data.join("persons.csv"), "person_id\nP1\n").unwrap();
+    let store = RedbStore::open(&tmp.path().join("store")).unwrap();
+    let err = ingest_dir(&data, &store, &opts()).unwrap_err();
+    assert!(matches!(err, IngestError::MissingAccounts(_)));
+    assert!(err.is_input_error());
+    assert!(
+        err.to_string()
+            .contains("accounts.csv is required and missing")
+    );
+    assert_eq!(store.ingest_runs().unwrap().len(), 0);
+}
+
+#[test]
+fn missing_required_column_names_the_file_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("accounts.csv"),
+        "account_id,member_id\nA1,M1\n",
+    )
+    .unwrap();
+    let store = RedbStore::open(&tmp.path().join("store")).unwrap();
+    let err = ingest_dir(tmp.path(), &store, &opts()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("accounts.csv: line 1: missing required column(s): holder_id"),
+        "{msg}"
+    );
+    assert_eq!(store.count(Table::Accounts).unwrap(), 0);
+}
+
+fn write_small(dir: &Path, holder_name: &str) {
+    fs::create_dir_all(dir).unwrap();
+    fs::write(
+        dir.join("persons.csv"),
+        format!("person_id,name\nP1,{holder_name}\nP2,李四\n"),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("accounts.csv"),
+        "account_id,holder_id,account_type\nA1,P1,individual\nA2,P2,individual\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn reingest_is_idempotent_and_a_second_dataset_adds_and_updates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&tmp.path().join("store")).unwrap();
+    let d1 = tmp.path().join("d1");
+    write_small(&d1, "张三");
+    ingest_dir(&d1, &store, &opts()).unwrap();
+    ingest_dir(&d1, &store, &opts()).unwrap();
+    assert_eq!(store.count(Table::Accounts).unwrap(), 2);
+    assert_eq!(store.count(Table::Persons).unwrap(), 2);
+    assert_eq!(store.ingest_runs().unwrap().len(), 2);
+
+    // The second folder updates P1, adds P3 and an account whose holder is only in the store.
+    let d2 = tmp.path().join("d2");
+    fs::create_dir_all(&d2).unwrap();
+    fs::write(
+        d2.join("persons.csv"),
+        "person_id,name\nP1,张三丰\nP3,王五\n",
+    )
+    .unwrap();
+    fs::write(d2.join("accounts.csv"), "account_id,holder_id\nA3,P3\nA4,P2\n").unwrap();
+    let s = ingest_dir(&d2, &store, &opts()).unwrap();
+    assert_eq!(s.totals().rejected, 0, "references to stored ids resolve");
+    assert_eq!(store.count(Table::Persons).unwrap(), 3);
+    assert_eq!(store.count(Table::Accounts).unwrap(), 4);
+    let Some(Record::Person(p)) = store.get(Table::Persons, "P1").unwrap() else {
+        panic!()
+    };
+    assert_eq!(p.name.as_deref(), Some("张三丰"));
+}
+
+#[test]
+fn gbk_and_bom_files_read_the_same_as_utf8() {
+    let tmp = tempfile::tempdir().unwrap();
+    let utf = tmp.path().join("utf");
+    write_small(&utf, "张三");
+    let gbk = tmp.path().join("gbk");
+    fs::create_dir_all(&gbk).unwrap();
+    for f in ["persons.csv", "accounts.csv"] {
+        let text = fs::read_to_string(utf.join(f)).unwrap();
+        let (bytes, _, bad) = encoding_rs::GBK.encode(&text);
+        assert!(!bad);
+        fs::write(gbk.join(f), &bytes).unwrap();
+    }
+    let bom = tmp.path().join("bom");
+    fs::create_dir_all(&bom).unwrap();
+    for f in ["persons.csv", "accounts.csv"] {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend(fs::read(utf.join(f)).unwrap());
+        fs::write(bom.join(f), bytes).unwrap();
+    }
+    let read_name = |dir: &Path, encoding| {
+        let store = RedbStore::open(&dir.join("store")).unwrap();
+        let s = ingest_dir(
+            dir,
+            &store,
+            &IngestOptions {
+                encoding,
+                progress: false,
+            },
+        )
+        .unwrap();
+        let Some(Record::Person(p)) = store.get(Table::Persons, "P1").unwrap() else {
+            panic!("P1 in {}: {s:?}", dir.display())
+        };
+        (p.name, s.totals().rejected)
+    };
+    assert_eq!(read_name(&utf, Encoding::Utf8), (Some("张三".into()), 0));
+    assert_eq!(read_name(&gbk, Encoding::Gbk), (Some("张三".into()), 0));
+    assert_eq!(read_name(&bom, Encoding::Utf8), (Some("张三".into()), 0));
+    // GBK read as UTF-8 is not silently garbled: the rows say why they cannot be used.
+    let store = RedbStore::open(&tmp.path().join("store-wrong")).unwrap();
+    let s = ingest_dir(&gbk, &store, &opts()).unwrap();
+    assert!(s.totals().rejected > 0);
+    let r = store.last_rejects().unwrap();
+    assert!(r.iter().any(|r| r.reason.contains("--encoding gbk")), "{r:?}");
+}
+
+/// A cell that may be right or broken in one of the ways the contract names.
+fn cell(good: &'static str) -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => Just(good.to_string()),
+        1 => Just(String::new()),
+        1 => Just("x?".to_string()),
+        1 => Just("-7".to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// Whatever the rows hold, every row read is either loaded or rejected.
+    #[test]
+    fn loaded_plus_rejected_is_read(
+        persons in prop::collection::vec((0u8..20, cell("张三")), 1..30),
+        accounts in prop::collection::vec((0u8..20, 0u8..25, cell("individual")), 1..30),
+        shares in prop::collection::vec((0u8..25, 0u8..25, cell("40")), 0..30),
+        trades in prop::collection::vec((0u8..20, 0u8..20, cell("3"), cell("2024-03-01T09:30:00+08:00")), 0..30),
+    ) {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        let mut p = String::from("person_id,name\n");
+        for (i, name) in &persons { p += &format!("P{i},{name}\n"); }
+        fs::write(d.join("persons.csv"), p).unwrap();
+        let mut e = String::from("entity_id,kind\n");
+        for i in 0..5 { e += &format!("E{i},company\n"); }
+        fs::write(d.join("entities.csv"), e).unwrap();
+        let mut a = String::from("account_id,holder_id,account_type\n");
+        for (i, h, t) in &accounts { a += &format!("A{i},P{h},{t}\n"); }
+        fs::write(d.join("accounts.csv"), a).unwrap();
+        let mut s = String::from("owner_id,entity_id,share_pct\n");
+        for (o, t, pct) in &shares { s += &format!("P{o},E{},{pct}\n", t % 7); }
+        fs::write(d.join("shareholdings.csv"), s).unwrap();
+        let mut t = String::from("trade_id,ts,instrument,buy_account,sell_account,price,volume\n");
+        for (n, (b, sl, vol, ts)) in trades.iter().enumerate() { t += &format!("T{n},{ts},IF2403,A{b},A{sl},3500,{vol}\n"); }
+        fs::write(d.join("trades.csv"), t).unwrap();
+        let store = RedbStore::open(&d.join("store")).unwrap();
+        let summary = ingest_dir(d, &store, &opts()).unwrap();
+        let mut rejected = 0;
+        for f in &summary.files {
+            prop_assert_eq!(f.loaded + f.rejected, f.read, "{}", f.file);
+            rejected += f.rejected;
+        }
+        prop_assert_eq!(store.last_rejects().unwrap().len() as u64, rejected);
+        prop_assert_eq!(summary.files.iter().find(|f| f.file == "persons.csv").unwrap().read, persons.len() as u64);
+    }
+}
