@@ -575,7 +575,8 @@ impl PropertyGraph {
 
     /// The ids of the nodes of one kind.
     pub fn nodes_of_kind(&self, kind: NodeKind) -> impl Iterator<Item = NodeId> + '_ {
-        self.node_ids().filter(move |n| self.node(*n).kind() == kind)
+        self.node_ids()
+            .filter(move |n| self.node(*n).kind() == kind)
     }
 
     /// A node's data.
@@ -633,7 +634,11 @@ impl PropertyGraph {
     }
 
     /// Outgoing edges of one kind, in O(log degree) to find plus the edges returned.
-    pub fn out_of(&self, n: NodeId, kind: EdgeKind) -> impl ExactSizeIterator<Item = Adjacent> + '_ {
+    pub fn out_of(
+        &self,
+        n: NodeId,
+        kind: EdgeKind,
+    ) -> impl ExactSizeIterator<Item = Adjacent> + '_ {
         Self::adjacent(&self.out, self.out.kind_range(n, kind))
     }
 
@@ -652,7 +657,10 @@ impl PropertyGraph {
         self.out.range(n).len() + self.inn.range(n).len()
     }
 
-    fn adjacent(csr: &Csr, r: std::ops::Range<usize>) -> impl ExactSizeIterator<Item = Adjacent> + '_ {
+    fn adjacent(
+        csr: &Csr,
+        r: std::ops::Range<usize>,
+    ) -> impl ExactSizeIterator<Item = Adjacent> + '_ {
         r.map(move |i| Adjacent {
             node: csr.targets[i],
             edge: csr.edges[i],
@@ -662,7 +670,9 @@ impl PropertyGraph {
 
     /// An account's holder.
     pub fn holder(&self, account: NodeId) -> Option<NodeId> {
-        self.out_of(account, EdgeKind::HeldBy).next().map(|a| a.node)
+        self.out_of(account, EdgeKind::HeldBy)
+            .next()
+            .map(|a| a.node)
     }
 
     /// Memory held by the graph's arrays (string contents of keys included, hash tables estimated
@@ -670,7 +680,8 @@ impl PropertyGraph {
     pub fn memory_use(&self) -> MemoryUse {
         let key_bytes: usize = self.keys.iter().map(|k| k.len()).sum();
         MemoryUse {
-            keys: key_bytes + self.keys.capacity() * (size_of::<Box<str>>() + 2 * size_of::<usize>()),
+            keys: key_bytes
+                + self.keys.capacity() * (size_of::<Box<str>>() + 2 * size_of::<usize>()),
             nodes: self.nodes.capacity() * size_of::<NodeData>(),
             edges: self.edges.capacity() * size_of::<Edge>(),
             adjacency: self.out.bytes() + self.inn.bytes(),
@@ -769,7 +780,9 @@ mod tests {
         assert_eq!(vols, 6);
         assert_eq!(g.in_of(a2, EdgeKind::TradedWith).count(), 2);
         assert_eq!(g.holder(a1), g.find("P1"));
-        let mac = g.find_identifier(IdentifierKind::Mac, "A1B2C3D4E5F6").unwrap();
+        let mac = g
+            .find_identifier(IdentifierKind::Mac, "A1B2C3D4E5F6")
+            .unwrap();
         assert_eq!(g.key(mac), "A1B2C3D4E5F6");
         assert_eq!(g.in_of(mac, EdgeKind::HasIdentifier).count(), 2);
         assert_eq!(g.out_of(a2, EdgeKind::HasIdentifier).count(), 2);

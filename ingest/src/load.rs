@@ -30,7 +30,7 @@ pub fn load_graph(store: &dyn Store, progress: bool) -> Result<PropertyGraph, St
         store.scan(*t, &mut |r| {
             b.add_record(&r);
             n += 1;
-            if n % 65_536 == 0 {
+            if n.is_multiple_of(65_536) {
                 pb.inc(65_536);
             }
             Ok(())

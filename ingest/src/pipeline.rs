@@ -57,7 +57,10 @@ pub enum IngestError {
     #[error("{0}: accounts.csv is required and missing")]
     MissingAccounts(PathBuf),
     #[error("{file}: line 1: missing required column(s): {}", columns.join(", "))]
-    MissingColumns { file: PathBuf, columns: Vec<&'static str> },
+    MissingColumns {
+        file: PathBuf,
+        columns: Vec<&'static str>,
+    },
     #[error("{file}: cannot read: {source}")]
     Read {
         file: PathBuf,
@@ -123,14 +126,22 @@ impl Ids {
                 reason: format!(
                     "`{id}` is a {}, not a {}",
                     k.noun(),
-                    allowed.iter().map(|a| a.noun()).collect::<Vec<_>>().join(" or ")
+                    allowed
+                        .iter()
+                        .map(|a| a.noun())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
                 ),
             }),
             None => Err(rows::RowError {
                 column: column.to_owned(),
                 reason: format!(
                     "unknown {} `{id}`: no file defines it",
-                    allowed.iter().map(|a| a.noun()).collect::<Vec<_>>().join(" or ")
+                    allowed
+                        .iter()
+                        .map(|a| a.noun())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
                 ),
             }),
         }
@@ -326,7 +337,10 @@ impl Run<'_> {
                 Err(RowOutcome::Store(e)) => return Err(e.into()),
             }
         }
-        let mut over: Vec<_> = totals.into_iter().filter(|(_, t)| *t > 100.0 + 1e-9).collect();
+        let mut over: Vec<_> = totals
+            .into_iter()
+            .filter(|(_, t)| *t > 100.0 + 1e-9)
+            .collect();
         over.sort_by(|a, b| a.0.cmp(&b.0));
         for (entity, total) in over {
             summary.warnings += 1;
@@ -436,7 +450,12 @@ pub fn ingest_dir(
         return Err(IngestError::MissingAccounts(dir.to_owned()));
     }
     let mut ids = Ids::default();
-    for t in [Table::Members, Table::Persons, Table::Entities, Table::Accounts] {
+    for t in [
+        Table::Members,
+        Table::Persons,
+        Table::Entities,
+        Table::Accounts,
+    ] {
         let kind = IdKind::of(t).expect("node tables have an id kind");
         store.scan_keys(t, &mut |k| {
             ids.0.insert(k.into(), kind);

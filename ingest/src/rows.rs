@@ -164,7 +164,10 @@ impl<'a> Row<'a> {
             return Ok(None);
         };
         let s = std::str::from_utf8(raw).map_err(|_| {
-            RowError::new(name, "not valid UTF-8 (is the file GBK? use --encoding gbk)")
+            RowError::new(
+                name,
+                "not valid UTF-8 (is the file GBK? use --encoding gbk)",
+            )
         })?;
         let s = s.trim();
         Ok((!s.is_empty()).then_some(s))
@@ -194,9 +197,15 @@ impl<'a> Row<'a> {
         Ok(self.get(name)?.map(normalize::text))
     }
 
-    fn parse_enum<T: FromStr<Err = UnknownVariant>>(&self, name: &str) -> Result<Option<T>, RowError> {
+    fn parse_enum<T: FromStr<Err = UnknownVariant>>(
+        &self,
+        name: &str,
+    ) -> Result<Option<T>, RowError> {
         self.get(name)?
-            .map(|s| s.parse::<T>().map_err(|e| RowError::new(name, e.to_string())))
+            .map(|s| {
+                s.parse::<T>()
+                    .map_err(|e| RowError::new(name, e.to_string()))
+            })
             .transpose()
     }
 
@@ -244,7 +253,10 @@ impl<'a> Row<'a> {
         match parse_timestamp(s) {
             Some((micros, had_offset)) => {
                 if !had_offset {
-                    self.warn(name, "timestamp has no UTC offset; read as +08:00 (exchange time)");
+                    self.warn(
+                        name,
+                        "timestamp has no UTC offset; read as +08:00 (exchange time)",
+                    );
                 }
                 Ok(Some(micros))
             }
@@ -286,7 +298,9 @@ impl<'a> Row<'a> {
         match checks::check_id_number(&v) {
             Check::Valid | Check::Masked => {}
             Check::Malformed => self.warn(name, format!("malformed identity number `{v}`")),
-            Check::BadCheck => self.warn(name, format!("identity number `{v}` fails its check digit")),
+            Check::BadCheck => {
+                self.warn(name, format!("identity number `{v}` fails its check digit"))
+            }
         }
         Ok(Some(v))
     }
@@ -392,7 +406,10 @@ pub fn parse(table: Table, cols: &Columns, rec: &ByteRecord) -> Result<Parsed, R
                 extra: r.extra(),
             };
             if rel.from_id == rel.to_id {
-                return Err(RowError::new("to_id", "a relation from a subject to itself"));
+                return Err(RowError::new(
+                    "to_id",
+                    "a relation from a subject to itself",
+                ));
             }
             Record::Relation(rel)
         }
@@ -409,10 +426,10 @@ pub fn parse(table: Table, cols: &Columns, rec: &ByteRecord) -> Result<Parsed, R
                 .map_err(|e| RowError::new("value", e.to_string()))?;
             let first_seen = r.timestamp("first_seen")?;
             let last_seen = r.timestamp("last_seen")?;
-            if let (Some(f), Some(l)) = (first_seen, last_seen) {
-                if l < f {
-                    r.warn("last_seen", "last_seen is before first_seen");
-                }
+            if let (Some(f), Some(l)) = (first_seen, last_seen)
+                && l < f
+            {
+                r.warn("last_seen", "last_seen is before first_seen");
             }
             Record::Identifier(IdentifierObs {
                 subject_id: r.id("subject_id")?,
@@ -441,7 +458,10 @@ pub fn parse(table: Table, cols: &Columns, rec: &ByteRecord) -> Result<Parsed, R
         Table::Trades => {
             let price = r.required_decimal("price")?;
             if price <= 0.0 {
-                return Err(RowError::new("price", format!("price {price} is not positive")));
+                return Err(RowError::new(
+                    "price",
+                    format!("price {price} is not positive"),
+                ));
             }
             let volume = r
                 .integer("volume")?
@@ -516,11 +536,40 @@ mod tests {
         let e = row(Table::Shareholdings, &h, &["P1", "E1", "abc"]).unwrap_err();
         assert_eq!(e.reason, "not a number: `abc`");
         let e = row(Table::Shareholdings, &h, &["P1", "", "20"]).unwrap_err();
-        assert_eq!((e.column.as_str(), e.reason.as_str()), ("entity_id", "required cell is empty"));
-        let e = row(Table::Officers, &["person_id", "entity_id", "role"], &["P1", "E1", "ceo"]).unwrap_err();
+        assert_eq!(
+            (e.column.as_str(), e.reason.as_str()),
+            ("entity_id", "required cell is empty")
+        );
+        let e = row(
+            Table::Officers,
+            &["person_id", "entity_id", "role"],
+            &["P1", "E1", "ceo"],
+        )
+        .unwrap_err();
         assert!(e.reason.starts_with("unknown officer role `ceo`"));
-        let th = ["trade_id", "ts", "instrument", "buy_account", "sell_account", "price", "volume"];
-        let e = row(Table::Trades, &th, &["T1", "2024-13-01T09:30:00+08:00", "IF2403", "A", "B", "3500", "1"]).unwrap_err();
+        let th = [
+            "trade_id",
+            "ts",
+            "instrument",
+            "buy_account",
+            "sell_account",
+            "price",
+            "volume",
+        ];
+        let e = row(
+            Table::Trades,
+            &th,
+            &[
+                "T1",
+                "2024-13-01T09:30:00+08:00",
+                "IF2403",
+                "A",
+                "B",
+                "3500",
+                "1",
+            ],
+        )
+        .unwrap_err();
         assert_eq!(e.column, "ts");
     }
 
@@ -548,7 +597,12 @@ mod tests {
         assert_eq!(p.name.as_deref(), Some("张 三"));
         assert_eq!(w.len(), 1);
         assert!(w[0].message.contains("fails its check digit"));
-        let (_, w) = row(Table::Persons, &["person_id", "id_number"], &["P2", "310101********1234"]).unwrap();
+        let (_, w) = row(
+            Table::Persons,
+            &["person_id", "id_number"],
+            &["P2", "310101********1234"],
+        )
+        .unwrap();
         assert!(w.is_empty(), "masked numbers are expected, not defects");
     }
 }

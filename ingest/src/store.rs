@@ -95,7 +95,8 @@ fn record_table(t: Table) -> RecordTable {
 }
 
 const RUNS: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("ingest_runs");
-const REJECTS: TableDefinition<'static, (u64, u64), &'static [u8]> = TableDefinition::new("rejects");
+const REJECTS: TableDefinition<'static, (u64, u64), &'static [u8]> =
+    TableDefinition::new("rejects");
 const WARNINGS: TableDefinition<'static, (u64, u64), &'static [u8]> =
     TableDefinition::new("warnings");
 const BLOBS: TableDefinition<'static, &'static str, &'static [u8]> = TableDefinition::new("blobs");

@@ -78,13 +78,19 @@ fn bad_input_rows_are_loaded_or_rejected_as_the_fixture_readme_says() {
     assert_eq!(find("entities.csv", "not a YYYY-MM-DD date").line, 7);
     assert_eq!(find("entities.csv", "already used by a person").line, 8);
     assert_eq!(find("shareholdings.csv", "percentage 0 is outside").line, 5);
-    assert_eq!(find("shareholdings.csv", "percentage 120 is outside").line, 6);
+    assert_eq!(
+        find("shareholdings.csv", "percentage 120 is outside").line,
+        6
+    );
     assert!(
         find("shareholdings.csv", "`A1` is a account")
             .reason
             .contains("not a person or entity")
     );
-    assert_eq!(find("relations.csv", "unknown relation kind `cousin`").line, 3);
+    assert_eq!(
+        find("relations.csv", "unknown relation kind `cousin`").line,
+        3
+    );
     assert_eq!(find("identifiers.csv", "not-a-mac").column, "value");
     assert_eq!(
         find("identifiers.csv", "not an ISO 8601 timestamp").column,
@@ -200,7 +206,11 @@ fn reingest_is_idempotent_and_a_second_dataset_adds_and_updates() {
         "person_id,name\nP1,张三丰\nP3,王五\n",
     )
     .unwrap();
-    fs::write(d2.join("accounts.csv"), "account_id,holder_id\nA3,P3\nA4,P2\n").unwrap();
+    fs::write(
+        d2.join("accounts.csv"),
+        "account_id,holder_id\nA3,P3\nA4,P2\n",
+    )
+    .unwrap();
     let s = ingest_dir(&d2, &store, &opts()).unwrap();
     assert_eq!(s.totals().rejected, 0, "references to stored ids resolve");
     assert_eq!(store.count(Table::Persons).unwrap(), 3);
@@ -255,7 +265,10 @@ fn gbk_and_bom_files_read_the_same_as_utf8() {
     let s = ingest_dir(&gbk, &store, &opts()).unwrap();
     assert!(s.totals().rejected > 0);
     let r = store.last_rejects().unwrap();
-    assert!(r.iter().any(|r| r.reason.contains("--encoding gbk")), "{r:?}");
+    assert!(
+        r.iter().any(|r| r.reason.contains("--encoding gbk")),
+        "{r:?}"
+    );
 }
 
 /// A cell that may be right or broken in one of the ways the contract names.
