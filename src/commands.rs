@@ -55,15 +55,15 @@ fn open_store(path: &Path) -> Result<RedbStore> {
     RedbStore::open(path).with_context(|| format!("opening the store {}", path.display()))
 }
 
-pub fn gen_cmd(_ctx: &Ctx, args: &GenArgs) -> Result<()> {
-    let cfg = fixtures::gen::GenConfig {
-        accounts: args.accounts,
-        seed: args.seed,
-        ..Default::default()
-    };
+pub fn gen_cmd(ctx: &Ctx, args: &GenArgs) -> Result<()> {
+    let cfg = fixtures::GenConfig::new(args.accounts, args.seed);
     let started = std::time::Instant::now();
-    let summary = fixtures::gen::generate(&cfg, &args.out)
-        .with_context(|| format!("generating into {}", args.out.display()))?;
+    let pb = stage_bar(ctx.progress);
+    let summary = fixtures::generate_with_progress(&cfg, &args.out, &|file, rows| {
+        pb.set_message(format!("writing {file}: {rows} rows"));
+    })
+    .with_context(|| format!("generating into {}", args.out.display()))?;
+    pb.finish_and_clear();
     println!(
         "generated {} accounts (seed {}) in {:.1}s into {}: {} planted groups over {} accounts",
         args.accounts,
@@ -142,5 +142,353 @@ pub fn stats_cmd(ctx: &Ctx, args: &StatsArgs) -> Result<()> {
         stats.memory_bytes as f64 / (1 << 20) as f64,
         stats.memory_bytes as f64 / g.edge_count().max(1) as f64
     );
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Seed of the embeddings and community detection.
+    #[arg(long, env = "CTRLGRAPH_SEED", default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A truth file (account_id,group_id) to compare the stored groups with.
+    #[arg(long)]
+    pub truth: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Report format.
+    #[arg(long, default_value = "csv", value_parser = ["csv"])]
+    pub format: String,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// The blob names analysis results are stored under.
+pub const RESULTS_BLOB: &str = "analysis/results";
+pub const EMBEDDINGS_BLOB: &str = "analysis/embeddings";
+/// The account ids of the embedding rows, newline-separated (graph indices change on re-ingest).
+pub const EMBEDDING_IDS_BLOB: &str = "analysis/embedding-ids";
+
+fn require_store(ctx: &Ctx) -> Result<RedbStore> {
+    if !ctx.store.join(ingest::store::DB_FILE).is_file() {
+        return Err(InputError(format!(
+            "no store at {} (run `ctrlgraph ingest DIR` first)",
+            ctx.store.display()
+        ))
+        .into());
+    }
+    open_store(&ctx.store)
+}
+
+/// The stored results of the latest analysis.
+pub fn load_results(store: &dyn Store) -> Result<Option<detectors::results::AnalysisResults>> {
+    match store.get_blob(RESULTS_BLOB)? {
+        Some(bytes) => Ok(Some(
+            postcard::from_bytes(&bytes).context("decoding the stored analysis results")?,
+        )),
+        None => Ok(None),
+    }
+}
+
+fn stage_bar(progress: bool) -> indicatif::ProgressBar {
+    let pb = if progress {
+        indicatif::ProgressBar::new_spinner()
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed:>5} {msg}")
+            .expect("the template is valid"),
+    );
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}
+
+pub fn analyze_cmd(ctx: &Ctx, args: &AnalyzeArgs) -> Result<()> {
+    use graph_core::model::{Record, Table};
+    let store = require_store(ctx)?;
+    let started = std::time::Instant::now();
+    let g = ingest::load::load_graph(&store, ctx.progress).context("loading the graph")?;
+    let load_secs = started.elapsed().as_secs_f64();
+
+    let t = std::time::Instant::now();
+    let mut trades = Vec::new();
+    let mut trade_ids = Vec::new();
+    let mut instruments: std::collections::HashMap<String, u32> = Default::default();
+    store.scan(Table::Trades, &mut |r| {
+        if let Record::Trade(t) = r {
+            if let (Some(buy), Some(sell)) = (g.find(&t.buy_account), g.find(&t.sell_account)) {
+                let n = instruments.len() as u32;
+                let instrument = *instruments.entry(t.instrument).or_insert(n);
+                trades.push(detectors::behaviour::TradeEvent {
+                    id: trade_ids.len() as u32,
+                    ts: t.ts,
+                    instrument,
+                    buy,
+                    sell,
+                    price: t.price,
+                    volume: t.volume,
+                });
+                trade_ids.push(t.trade_id);
+            }
+        }
+        Ok(())
+    })?;
+    let mut transfers = Vec::new();
+    store.scan(Table::Transfers, &mut |r| {
+        if let Record::Transfer(t) = r {
+            if let (Some(from), Some(to)) = (g.find(&t.from_account), g.find(&t.to_account)) {
+                transfers.push(detectors::flows::TransferEvent {
+                    id: transfers.len() as u32,
+                    ts: t.ts,
+                    from,
+                    to,
+                    amount: t.amount,
+                });
+            }
+        }
+        Ok(())
+    })?;
+    let mut reported = Vec::new();
+    store.scan(Table::ReportedGroups, &mut |r| {
+        if let Record::ReportedGroup(rg) = r {
+            reported.push((rg.group_id, rg.account_id));
+        }
+        Ok(())
+    })?;
+    let previous: Vec<(String, Vec<String>)> = load_results(&store)?
+        .map(|r| r.groups.into_iter().map(|g| (g.id, g.accounts)).collect())
+        .unwrap_or_default();
+    let tape_secs = t.elapsed().as_secs_f64();
+
+    let mut cfg = detectors::analysis::AnalysisConfig::default();
+    cfg.embedding.seed = args.seed;
+    cfg.groups.seed = args.seed;
+    let pb = stage_bar(ctx.progress);
+    let input = detectors::analysis::AnalysisInput {
+        trades: &trades,
+        trade_ids: &trade_ids,
+        transfers: &transfers,
+        reported: &reported,
+        previous: &previous,
+    };
+    let mut analysis = detectors::analysis::run(&g, &input, &cfg, &mut |s| {
+        pb.set_message(format!("analysing: {s}"))
+    })?;
+    pb.finish_and_clear();
+    let results = &mut analysis.results;
+    results.created_at = chrono_now();
+    results.timings.insert(
+        0,
+        detectors::results::StageTiming {
+            stage: "load graph".into(),
+            seconds: load_secs,
+        },
+    );
+    results.timings.insert(
+        1,
+        detectors::results::StageTiming {
+            stage: "load trades".into(),
+            seconds: tape_secs,
+        },
+    );
+    let t = std::time::Instant::now();
+    let bytes = postcard::to_stdvec(&*results).context("encoding the results")?;
+    let emb = analysis.embeddings.to_bytes();
+    let emb_ids = analysis
+        .embeddings
+        .nodes
+        .iter()
+        .map(|n| g.key(*n))
+        .collect::<Vec<_>>()
+        .join("\n");
+    store
+        .put_blobs(&[
+            (RESULTS_BLOB, &bytes),
+            (EMBEDDINGS_BLOB, &emb),
+            (EMBEDDING_IDS_BLOB, emb_ids.as_bytes()),
+        ])
+        .context("storing the results")?;
+    results.timings.push(detectors::results::StageTiming {
+        stage: "store".into(),
+        seconds: t.elapsed().as_secs_f64(),
+    });
+
+    let by_status = |s: &str| results.groups.iter().filter(|g| g.status == s).count();
+    println!(
+        "{} suspected groups over {} accounts ({} unreported, {} partially reported, {} reported); {} evidence links; {} wash-trade groups",
+        results.groups.len(),
+        results.groups.iter().map(|g| g.accounts.len()).sum::<usize>(),
+        by_status("unreported"),
+        by_status("partially_reported"),
+        by_status("reported"),
+        results.links,
+        results.wash_trades.len(),
+    );
+    println!("stage timings:");
+    for t in &results.timings {
+        println!("  {:<14} {:>8.2}s", t.stage, t.seconds);
+    }
+    println!("  {:<14} {:>8.2}s", "total", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn chrono_now() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}", d.as_secs())
+}
+
+/// Reads `account_id,group_id` rows into groups.
+pub fn read_truth(path: &Path) -> Result<Vec<Vec<String>>> {
+    let mut r = csv::Reader::from_path(path)
+        .with_context(|| format!("opening the truth file {}", path.display()))?;
+    let headers = r.headers()?.clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}') == name)
+            .ok_or_else(|| InputError(format!("{}: no `{name}` column", path.display())))
+    };
+    let (ca, cg) = (col("account_id")?, col("group_id")?);
+    let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (i, row) in r.records().enumerate() {
+        let row = row.with_context(|| format!("{}: line {}", path.display(), i + 2))?;
+        groups
+            .entry(row[cg].to_owned())
+            .or_default()
+            .push(row[ca].to_owned());
+    }
+    Ok(groups.into_values().collect())
+}
+
+pub fn eval_cmd(ctx: &Ctx, args: &EvalArgs) -> Result<()> {
+    let store = require_store(ctx)?;
+    let Some(results) = load_results(&store)? else {
+        return Err(InputError("no analysis in the store (run `ctrlgraph analyze` first)".into()).into());
+    };
+    let truth = read_truth(&args.truth)?;
+    let n = store.count(graph_core::model::Table::Accounts)? as usize;
+    let detected: Vec<Vec<String>> = results.groups.iter().map(|g| g.accounts.clone()).collect();
+    let ours = detectors::eval::evaluate(&detected, &truth, n);
+    let g = ingest::load::load_graph(&store, ctx.progress)?;
+    let naive: Vec<Vec<String>> = detectors::eval::naive_identifier_components(&g)
+        .into_iter()
+        .map(|c| c.into_iter().map(|a| g.key(a).to_owned()).collect())
+        .collect();
+    let base = detectors::eval::evaluate(&naive, &truth, n);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({ "ctrlgraph": ours, "naive_baseline": base, "accounts": n })
+        );
+        return Ok(());
+    }
+    println!("{:<28} {:>10} {:>10}", "metric", "ctrlgraph", "naive");
+    let rows = [
+        ("pairwise precision", ours.precision, base.precision),
+        ("pairwise recall", ours.recall, base.recall),
+        ("pairwise F1", ours.f1, base.f1),
+        ("group recall (Jaccard>=0.5)", ours.group_recall, base.group_recall),
+        ("adjusted Rand index", ours.ari, base.ari),
+    ];
+    for (name, a, b) in rows {
+        println!("{name:<28} {a:>10.4} {b:>10.4}");
+    }
+    println!(
+        "{:<28} {:>10} {:>10}",
+        "groups (true: {})".replace("{}", &ours.true_groups.to_string()),
+        ours.detected_groups,
+        base.detected_groups
+    );
+    Ok(())
+}
+
+pub fn report_cmd(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
+    let store = require_store(ctx)?;
+    let Some(results) = load_results(&store)? else {
+        return Err(InputError("no analysis in the store (run `ctrlgraph analyze` first)".into()).into());
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let path = args.out.join("groups.csv");
+    ingest::store::write_atomically(&path, |w| {
+        let mut c = csv::Writer::from_writer(w);
+        c.write_record([
+            "group_id",
+            "account_id",
+            "score",
+            "controller_id",
+            "criteria",
+            "status",
+            "group_size",
+            "missing_from_report",
+        ])?;
+        for g in &results.groups {
+            for a in &g.accounts {
+                c.write_record([
+                    g.id.as_str(),
+                    a,
+                    &format!("{:.4}", g.score),
+                    g.controller_id.as_deref().unwrap_or(""),
+                    &g.criteria.join(";"),
+                    &g.status,
+                    &g.accounts.len().to_string(),
+                    if g.missing_from_report.contains(a) { "true" } else { "false" },
+                ])?;
+            }
+        }
+        c.flush()
+    })
+    .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "wrote {} ({} groups, {} rows)",
+        path.display(),
+        results.groups.len(),
+        results.groups.iter().map(|g| g.accounts.len()).sum::<usize>()
+    );
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct SimilarArgs {
+    /// The account to compare with.
+    pub account: String,
+    /// How many accounts to list.
+    #[arg(long, short, default_value_t = 10)]
+    pub k: usize,
+}
+
+pub fn similar_cmd(ctx: &Ctx, args: &SimilarArgs) -> Result<()> {
+    let store = require_store(ctx)?;
+    let (Some(bytes), Some(ids)) = (
+        store.get_blob(EMBEDDINGS_BLOB)?,
+        store.get_blob(EMBEDDING_IDS_BLOB)?,
+    ) else {
+        return Err(InputError("no embeddings in the store (run `ctrlgraph analyze` first)".into()).into());
+    };
+    let mut emb = detectors::embed::Embeddings::from_bytes(&bytes)?;
+    let ids = String::from_utf8(ids).context("decoding the embedding ids")?;
+    let ids: Vec<&str> = ids.split('\n').collect();
+    anyhow::ensure!(ids.len() == emb.len(), "stored embeddings and their ids disagree");
+    // Rows are addressed by position, so the stored node indices are replaced by row numbers.
+    emb.nodes = (0..emb.len() as u32).map(graph_core::NodeId).collect();
+    let Some(row) = ids.iter().position(|id| *id == args.account) else {
+        return Err(InputError(format!("no account `{}` in the analysed graph", args.account)).into());
+    };
+    println!("{:<24} {:>8}", "account", "cosine");
+    for (n, cos) in emb.similar(graph_core::NodeId(row as u32), args.k) {
+        println!("{:<24} {cos:>8.4}", ids[n.index()]);
+    }
     Ok(())
 }

@@ -37,6 +37,14 @@ enum Command {
     Ingest(commands::IngestArgs),
     /// Print counts by node and edge kind, degree extremes and the largest identifier hubs.
     Stats(commands::StatsArgs),
+    /// Detect suspected control groups in the stored graph and store the results.
+    Analyze(commands::AnalyzeArgs),
+    /// Compare the stored groups with a truth file, beside the naive baseline.
+    Eval(commands::EvalArgs),
+    /// Write reports of the stored analysis.
+    Report(commands::ReportArgs),
+    /// List the accounts most similar to one account by relationship embedding.
+    Similar(commands::SimilarArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +61,10 @@ fn main() -> ExitCode {
         Command::Gen(a) => commands::gen_cmd(&ctx, &a),
         Command::Ingest(a) => commands::ingest_cmd(&ctx, &a),
         Command::Stats(a) => commands::stats_cmd(&ctx, &a),
+        Command::Analyze(a) => commands::analyze_cmd(&ctx, &a),
+        Command::Eval(a) => commands::eval_cmd(&ctx, &a),
+        Command::Report(a) => commands::report_cmd(&ctx, &a),
+        Command::Similar(a) => commands::similar_cmd(&ctx, &a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,2 @@
+//! Criterion benchmark of the behaviour detectors (placeholder, filled in below).
+fn main() {}

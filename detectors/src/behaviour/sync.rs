@@ -1,0 +1,706 @@
+//! Synchronised trading: account pairs that trade the same instrument in the same direction within
+//! a few seconds of each other more often than their own activity explains. The design is in the
+//! parent module's documentation.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use graph_core::NodeId;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{TradeEvent, lap};
+use super::market::{Buckets, Market};
+use super::poisson::poisson_significance;
+
+/// The configuration of [`synchronised_pairs`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncConfig {
+    /// Two side events co-occur when at most this far apart, in microseconds (default 3 s).
+    pub window_us: i64,
+    /// ... and at most this many positions apart in their lane (default 64). Bounds the work per
+    /// event in liquid contracts; see the module documentation.
+    pub max_fanout: u32,
+    /// The length of the profile buckets that the expected count is computed over, in
+    /// microseconds (default 30 minutes).
+    pub profile_bucket_us: i64,
+    /// An account present in more than this share of a lane's active windows is not counted in
+    /// that lane (default 0.2).
+    pub max_presence: f64,
+    /// The fewest co-events a reported pair has (default 3).
+    pub min_co_events: u32,
+    /// The family-wise error rate over all pairs of counted accounts (default 0.01): the
+    /// significance threshold is `log10(tests / family_alpha)`.
+    pub family_alpha: f64,
+    /// How many example trade pairs to attach to each reported pair (default 5).
+    pub max_examples: usize,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            window_us: 3_000_000,
+            max_fanout: 64,
+            profile_bucket_us: 30 * 60 * 1_000_000,
+            max_presence: 0.2,
+            min_co_events: 3,
+            family_alpha: 0.01,
+            max_examples: 5,
+        }
+    }
+}
+
+/// Two accounts that trade the same instrument in the same direction together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncPair {
+    /// The account with the smaller node id.
+    pub a: NodeId,
+    /// The account with the larger node id.
+    pub b: NodeId,
+    /// Distinct co-occurrences: the smaller of "visits of `a` that meet `b`" and "visits of `b`
+    /// that meet `a`", so a burst counts once.
+    pub co_events: u32,
+    /// The co-events expected by chance from the two accounts' own activity per instrument, side
+    /// and time bucket.
+    pub expected: f64,
+    /// `-log10 P(Poisson(expected) >= co_events)`; compare with [`SyncReport::threshold`].
+    pub significance: f64,
+    /// A few co-occurring trades, as (trade of `a`, trade of `b`) ids, in time order.
+    pub examples: Vec<(u32, u32)>,
+}
+
+/// What [`synchronised_pairs`] found, and how hard it looked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// Reported pairs, most significant first.
+    pub pairs: Vec<SyncPair>,
+    /// The significance a pair needed: `log10(tests / family_alpha)`.
+    pub threshold: f64,
+    /// The number of pair hypotheses behind the threshold: pairs of counted accounts.
+    pub tests: f64,
+    /// Accounts counted in at least one lane.
+    pub counted_accounts: u32,
+    /// (account, lane) combinations left out as too present to be informative.
+    pub omnipresent_account_lanes: u32,
+    /// Accounts left out because they have fewer than `min_co_events` visits in all.
+    pub sparse_accounts: u32,
+    /// Account pairs that co-occurred at least once.
+    pub co_occurring_pairs: u64,
+    /// Account pairs that reached the threshold from at least one side.
+    pub candidates: u64,
+}
+
+/// Finds synchronised pairs in `trades`. See the module documentation for the statistic.
+pub fn synchronised_pairs(trades: &[TradeEvent], config: &SyncConfig) -> SyncReport {
+    let market = Market::build(trades);
+    sync_on(&market, config)
+}
+
+/// One entry of an account's sparse profile: its visits in one (lane, bucket) key, and their mean
+/// span as a share of the bucket's active length.
+#[derive(Debug, Clone, Copy)]
+struct Prof {
+    key: u32,
+    visits: f32,
+    reach: f32,
+}
+
+/// The counted side events and everything the scan and the expectation need.
+#[derive(Debug)]
+struct Counted {
+    window: i64,
+    fanout: usize,
+    /// Counted side events in (lane, ts) order, as parallel arrays; accounts by activity rank.
+    ts: Vec<i64>,
+    acct: Vec<u32>,
+    cp: Vec<u32>,
+    id: Vec<u32>,
+    lane_start: Vec<usize>,
+    /// Each account's counted positions, by rank, in lane then time order.
+    acct_start: Vec<usize>,
+    acct_pos: Vec<u32>,
+    /// Each account's profile, by rank, sorted by key.
+    prof_start: Vec<usize>,
+    prof: Vec<Prof>,
+    /// Per (lane, bucket) key: twice the effective half-window as a share of the bucket's active
+    /// length, i.e. the chance that one uniformly placed event falls near another.
+    gain: Vec<f32>,
+    /// The scan numbers accounts by activity rank; this maps a rank to the market's dense number.
+    dense_of: Vec<u32>,
+}
+
+/// Greedy visits of one account in one lane: a visit takes every event up to `window` after its
+/// first. Fed the event times in order.
+struct Visits {
+    window: i64,
+    start: i64,
+    fresh: bool,
+}
+
+impl Visits {
+    fn new(window: i64) -> Self {
+        Visits {
+            window,
+            start: 0,
+            fresh: true,
+        }
+    }
+
+    /// Feeds the next event time; true when it opens a new visit.
+    fn step(&mut self, t: i64) -> bool {
+        if self.fresh || t > self.start + self.window {
+            self.fresh = false;
+            self.start = t;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Splits `positions` (sorted by lane because positions are) into per-lane runs.
+fn lane_runs<'p>(
+    positions: &'p [u32],
+    lane_of: impl Fn(u32) -> u32 + Copy + 'p,
+) -> impl Iterator<Item = (u32, &'p [u32])> + 'p {
+    positions
+        .chunk_by(move |&x, &y| lane_of(x) == lane_of(y))
+        .map(move |run| (lane_of(run[0]), run))
+}
+
+pub(crate) fn sync_on(m: &Market, cfg: &SyncConfig) -> SyncReport {
+    let mut clock = Instant::now();
+    let window = cfg.window_us.max(1);
+    let min_co = cfg.min_co_events.max(1);
+    let n_acct = m.remap.len();
+    let n_lanes = m.lanes();
+
+    // Active window-slots per lane: the denominator of presence.
+    let slots: Vec<f64> = (0..n_lanes)
+        .into_par_iter()
+        .map(|l| {
+            let ts = &m.ts[m.lane_start[l]..m.lane_start[l + 1]];
+            ts.chunk_by(|x, y| x.div_euclid(window) == y.div_euclid(window))
+                .count() as f64
+        })
+        .collect();
+
+    // Which (account, lane) runs are counted, as flags parallel to the account index.
+    let mut keep_csr = vec![false; m.acct_pos.len()];
+    let mut slices: Vec<&mut [bool]> = Vec::with_capacity(n_acct);
+    let mut rest = keep_csr.as_mut_slice();
+    for a in 0..n_acct {
+        let (head, tail) = rest.split_at_mut(m.acct_start[a + 1] - m.acct_start[a]);
+        slices.push(head);
+        rest = tail;
+    }
+    let omnipresent = AtomicU64::new(0);
+    let counted_accounts = slices
+        .into_par_iter()
+        .enumerate()
+        .map(|(a, flags)| {
+            let positions = m.positions(a as u32);
+            let mut total = 0u64;
+            let mut offset = 0;
+            for (lane, run) in lane_runs(positions, |p| m.lane[p as usize]) {
+                let mut visits = Visits::new(window);
+                let v = run
+                    .iter()
+                    .filter(|&&p| visits.step(m.ts[p as usize]))
+                    .count();
+                if v as f64 <= cfg.max_presence * slots[lane as usize] {
+                    flags[offset..offset + run.len()].fill(true);
+                    total += v as u64;
+                } else {
+                    omnipresent.fetch_add(1, Ordering::Relaxed);
+                }
+                offset += run.len();
+            }
+            if total < u64::from(min_co) {
+                flags.fill(false);
+                return (0u32, u32::from(total > 0));
+            }
+            (1u32, 0u32)
+        })
+        .reduce(|| (0, 0), |x, y| (x.0 + y.0, x.1 + y.1));
+    let (counted_accounts, sparse_accounts) = counted_accounts;
+
+    lap(&mut clock, "sync.eligibility");
+    let counted = build_counted(m, cfg, &keep_csr);
+    drop(keep_csr);
+    lap(&mut clock, "sync.profiles");
+
+    let e = f64::from(counted_accounts);
+    let tests = (e * (e - 1.0) / 2.0).max(1.0);
+    let alpha = if cfg.family_alpha > 0.0 && cfg.family_alpha < 1.0 {
+        cfg.family_alpha
+    } else {
+        0.01
+    };
+    let threshold = tests.log10() - alpha.log10();
+    let limits = mu_limits(threshold, 1024);
+
+    // The scan: each account counts, per partner, its visits that meet the partner, and emits the
+    // partners whose count alone already reaches the threshold.
+    let co_occurring = AtomicU64::new(0);
+    let mut emitted: Vec<(u64, u32)> = (0..n_acct as u32)
+        .into_par_iter()
+        .with_min_len(64)
+        .map_init(
+            || Scratch::new(n_acct),
+            |scratch, b| {
+                let touched = counted.scan(b, scratch);
+                co_occurring.fetch_add(touched as u64, Ordering::Relaxed);
+                let mut out = Vec::new();
+                if touched == 0 {
+                    return out;
+                }
+                for i in 0..scratch.touched.len() {
+                    let a = scratch.touched[i];
+                    let c = scratch.slot[a as usize].0;
+                    if c < min_co {
+                        continue;
+                    }
+                    let limit = limits.get(c as usize).copied().unwrap_or(f64::INFINITY);
+                    let mu = counted.expected_up_to(a, b, limit);
+                    if mu <= limit && poisson_significance(c, mu) >= threshold {
+                        out.push((pair_key(a, b), c));
+                    }
+                }
+                scratch.reset();
+                out
+            },
+        )
+        .flatten_iter()
+        .collect();
+    lap(&mut clock, "sync.scan");
+    emitted.par_sort_unstable();
+    let candidates = emitted.chunk_by(|x, y| x.0 == y.0).count() as u64;
+
+    // Both sides must have emitted the pair; the pair's count is the smaller one.
+    let survivors: Vec<(u32, u32, u32)> = emitted
+        .chunk_by(|x, y| x.0 == y.0)
+        .filter(|run| run.len() == 2)
+        .map(|run| {
+            let (a, b) = ((run[0].0 >> 32) as u32, run[0].0 as u32);
+            (a, b, run[0].1.min(run[1].1))
+        })
+        .collect();
+    drop(emitted);
+
+    let mut pairs: Vec<SyncPair> = survivors
+        .into_par_iter()
+        .filter_map(|(ra, rb, co)| {
+            let expected = counted.expected(ra, rb);
+            let significance = poisson_significance(co, expected);
+            if co < min_co || significance < threshold {
+                return None;
+            }
+            // Ranks back to dense numbers, whose order is node order; smaller node first.
+            let (mut a, mut b) = (counted.dense_of[ra as usize], counted.dense_of[rb as usize]);
+            let (mut ra, mut rb) = (ra, rb);
+            if a > b {
+                std::mem::swap(&mut a, &mut b);
+                std::mem::swap(&mut ra, &mut rb);
+            }
+            Some(SyncPair {
+                a: m.remap.node(a),
+                b: m.remap.node(b),
+                co_events: co,
+                expected,
+                significance,
+                examples: counted.examples(ra, rb, cfg.max_examples),
+            })
+        })
+        .collect();
+    pairs.sort_by(|x, y| {
+        y.significance
+            .total_cmp(&x.significance)
+            .then(x.a.cmp(&y.a))
+            .then(x.b.cmp(&y.b))
+    });
+    lap(&mut clock, "sync.join");
+
+    SyncReport {
+        pairs,
+        threshold,
+        tests,
+        counted_accounts,
+        omnipresent_account_lanes: omnipresent.into_inner() as u32,
+        sparse_accounts,
+        co_occurring_pairs: co_occurring.into_inner() / 2,
+        candidates,
+    }
+}
+
+/// For each count `c` below `n`, an expectation above which `c` co-events cannot reach
+/// `threshold` (the significance falls as the expectation grows). Found by bisection and kept on
+/// the safe side: at the returned value the significance is already below the threshold.
+fn mu_limits(threshold: f64, n: usize) -> Vec<f64> {
+    (0..n as u32)
+        .map(|c| {
+            if poisson_significance(c, 1e-12) < threshold {
+                return 0.0;
+            }
+            let (mut lo, mut hi) = (1e-12f64, f64::from(c).max(1.0));
+            while poisson_significance(c, hi) >= threshold {
+                hi *= 2.0;
+            }
+            for _ in 0..60 {
+                let mid = (lo * hi).sqrt();
+                if poisson_significance(c, mid) >= threshold {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            hi
+        })
+        .collect()
+}
+
+/// An unordered pair as one sortable key, smaller account first.
+fn pair_key(a: u32, b: u32) -> u64 {
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    (u64::from(lo) << 32) | u64::from(hi)
+}
+
+/// Compacts the counted side events and builds the profiles and effective windows.
+fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool]) -> Counted {
+    let window = cfg.window_us.max(1);
+    let fanout = cfg.max_fanout.max(1) as usize;
+    let n_acct = m.remap.len();
+    let n_lanes = m.lanes();
+
+    // Number the accounts by counted activity, busiest first: the scan's per-partner counters
+    // are hit in proportion to the partner's activity, so the hot ones share a few cache lines.
+    let kept_of = |a: usize| {
+        keep_csr[m.acct_start[a]..m.acct_start[a + 1]]
+            .iter()
+            .filter(|&&k| k)
+            .count()
+    };
+    let kept: Vec<usize> = (0..n_acct).into_par_iter().map(kept_of).collect();
+    let mut dense_of: Vec<u32> = (0..n_acct as u32).collect();
+    dense_of.par_sort_unstable_by_key(|&a| (std::cmp::Reverse(kept[a as usize]), a));
+    let mut rank_of = vec![0u32; n_acct];
+    for (r, &a) in dense_of.iter().enumerate() {
+        rank_of[a as usize] = r as u32;
+    }
+
+    let mut keep = vec![false; m.ts.len()];
+    for (k, &p) in m.acct_pos.iter().enumerate() {
+        if keep_csr[k] {
+            keep[p as usize] = true;
+        }
+    }
+    let n_kept: usize = kept.iter().sum();
+    let mut newpos = vec![u32::MAX; m.ts.len()];
+    let (mut ts, mut acct, mut cp, mut id) = (
+        Vec::with_capacity(n_kept),
+        Vec::with_capacity(n_kept),
+        Vec::with_capacity(n_kept),
+        Vec::with_capacity(n_kept),
+    );
+    let mut lane_start = vec![0usize; n_lanes + 1];
+    for l in 0..n_lanes {
+        lane_start[l] = ts.len();
+        for p in m.lane_start[l]..m.lane_start[l + 1] {
+            if keep[p] {
+                newpos[p] = ts.len() as u32;
+                ts.push(m.ts[p]);
+                acct.push(rank_of[m.acct[p] as usize]);
+                cp.push(rank_of[m.cp[p] as usize]);
+                id.push(m.id[p]);
+            }
+        }
+    }
+    lane_start[n_lanes] = ts.len();
+    drop(keep);
+    let mut acct_start = vec![0usize; n_acct + 1];
+    let mut acct_pos = Vec::with_capacity(n_kept);
+    for (r, &a) in dense_of.iter().enumerate() {
+        let a = a as usize;
+        for k in m.acct_start[a]..m.acct_start[a + 1] {
+            if keep_csr[k] {
+                acct_pos.push(newpos[m.acct_pos[k] as usize]);
+            }
+        }
+        acct_start[r + 1] = acct_pos.len();
+    }
+    drop(newpos);
+
+    let buckets = Buckets::new(m.span, &m.ts, cfg.profile_bucket_us, window);
+    let n_buckets = buckets.count().max(1);
+    let lane_of = |p: u32| lane_start.partition_point(|&s| s <= p as usize) as u32 - 1;
+
+    // Profiles: visits per (lane, bucket), keyed lane-major so keys come out sorted.
+    let profiles: Vec<Vec<Prof>> = (0..n_acct)
+        .into_par_iter()
+        .map(|a| {
+            let positions = &acct_pos[acct_start[a]..acct_start[a + 1]];
+            // (key, visits, total span) while counting.
+            let mut raw: Vec<(u32, u32, i64)> = Vec::new();
+            for (lane, run) in lane_runs(positions, lane_of) {
+                let mut visits = Visits::new(window);
+                let mut open: Option<(u32, i64)> = None;
+                let mut last_t = 0i64;
+                let close = |open: Option<(u32, i64)>, end: i64, raw: &mut Vec<(u32, u32, i64)>| {
+                    if let Some((key, start)) = open {
+                        match raw.last_mut() {
+                            Some(e) if e.0 == key => {
+                                e.1 += 1;
+                                e.2 += end - start;
+                            }
+                            _ => raw.push((key, 1, end - start)),
+                        }
+                    }
+                };
+                for &p in run {
+                    let t = ts[p as usize];
+                    if visits.step(t) {
+                        close(open, last_t, &mut raw);
+                        let key = lane * n_buckets as u32 + buckets.of(t) as u32;
+                        open = Some((key, t));
+                    }
+                    last_t = t;
+                }
+                close(open, last_t, &mut raw);
+            }
+            raw.into_iter()
+                .map(|(key, v, span)| Prof {
+                    key,
+                    visits: v as f32,
+                    reach: (span as f64 / f64::from(v) / buckets.len[key as usize % n_buckets])
+                        as f32,
+                })
+                .collect()
+        })
+        .collect();
+    let mut prof_start = Vec::with_capacity(n_acct + 1);
+    prof_start.push(0);
+    let mut prof = Vec::with_capacity(profiles.iter().map(Vec::len).sum());
+    for p in profiles {
+        prof.extend(p);
+        prof_start.push(prof.len());
+    }
+
+    // The effective half-window per (lane, bucket) is `window`, or the time `fanout` counted
+    // events take at that lane's rate in that bucket, whichever is shorter.
+    let mut per_key = vec![0u32; n_lanes * n_buckets];
+    for l in 0..n_lanes {
+        for &t in &ts[lane_start[l]..lane_start[l + 1]] {
+            per_key[l * n_buckets + buckets.of(t)] += 1;
+        }
+    }
+    let gain = per_key
+        .iter()
+        .enumerate()
+        .map(|(key, &n)| {
+            let len = buckets.len[key % n_buckets];
+            let half = (fanout as f64 * len / f64::from(n.max(1))).min(window as f64);
+            (2.0 * half / len) as f32
+        })
+        .collect();
+
+    Counted {
+        window,
+        fanout,
+        ts,
+        acct,
+        cp,
+        id,
+        lane_start,
+        acct_start,
+        acct_pos,
+        prof_start,
+        prof,
+        gain,
+        dense_of,
+    }
+}
+
+/// Per-thread partner counters, dense over accounts and reset through the touched list.
+#[derive(Debug)]
+struct Scratch {
+    /// Per partner: visits of the owner that met it, and the last such visit; side by side so a
+    /// meeting touches one cache line.
+    slot: Vec<(u32, u32)>,
+    touched: Vec<u32>,
+}
+
+impl Scratch {
+    fn new(n: usize) -> Self {
+        Scratch {
+            slot: vec![(0, u32::MAX); n],
+            touched: Vec::new(),
+        }
+    }
+
+    fn reset(&mut self) {
+        for &a in &self.touched {
+            self.slot[a as usize] = (0, u32::MAX);
+        }
+        self.touched.clear();
+    }
+}
+
+impl Counted {
+    fn positions(&self, a: u32) -> &[u32] {
+        &self.acct_pos[self.acct_start[a as usize]..self.acct_start[a as usize + 1]]
+    }
+
+    fn profile(&self, a: u32) -> &[Prof] {
+        &self.prof[self.prof_start[a as usize]..self.prof_start[a as usize + 1]]
+    }
+
+    fn lane_of(&self, p: u32) -> usize {
+        self.lane_start.partition_point(|&s| s <= p as usize) - 1
+    }
+
+    /// Calls `f(j)` for every side event `j` that co-occurs with the event at `p` and counts:
+    /// within the window and the fan-out in the same lane (`lane_lo..lane_end`), of another
+    /// account, and not on a trade between the two accounts.
+    fn for_each_meeting(&self, p: usize, lane_lo: usize, lane_end: usize, mut f: impl FnMut(usize)) {
+        let (b, t, own_cp) = (self.acct[p], self.ts[p], self.cp[p]);
+        let mut meet = |j: usize| {
+            let a = self.acct[j];
+            // Same account, or the two trade with each other here: not synchronisation.
+            if a != b && self.cp[j] != b && own_cp != a {
+                f(j);
+            }
+        };
+        let lo = lane_lo.max(p.saturating_sub(self.fanout));
+        let mut j = p;
+        while j > lo {
+            j -= 1;
+            if self.ts[j] < t - self.window {
+                break;
+            }
+            meet(j);
+        }
+        let hi = lane_end.min(p + self.fanout + 1);
+        for j in p + 1..hi {
+            if self.ts[j] > t + self.window {
+                break;
+            }
+            meet(j);
+        }
+    }
+
+    /// Walks the counted events of `a` in order, calling `f(position, visit number)`; visit
+    /// numbers start at 1 and are distinct across lanes.
+    fn walk(&self, a: u32, mut f: impl FnMut(usize, usize, usize, u32)) {
+        let mut visit = 0u32;
+        let (mut lane_lo, mut lane_end) = (0usize, 0usize);
+        let mut visits = Visits::new(self.window);
+        for &p in self.positions(a) {
+            let p = p as usize;
+            if p >= lane_end {
+                let lane = self.lane_of(p as u32);
+                lane_lo = self.lane_start[lane];
+                lane_end = self.lane_start[lane + 1];
+                visits = Visits::new(self.window);
+            }
+            if visits.step(self.ts[p]) {
+                visit += 1;
+            }
+            f(p, lane_lo, lane_end, visit);
+        }
+    }
+
+    /// Counts, for owner `b`, the visits of `b` that meet each partner, into `scratch`. Returns
+    /// the number of distinct partners.
+    fn scan(&self, b: u32, scratch: &mut Scratch) -> usize {
+        self.walk(b, |p, lane_lo, lane_end, visit| {
+            self.for_each_meeting(p, lane_lo, lane_end, |j| {
+                let a = self.acct[j] as usize;
+                let slot = &mut scratch.slot[a];
+                if slot.1 != visit {
+                    if slot.0 == 0 {
+                        scratch.touched.push(a as u32);
+                    }
+                    slot.0 += 1;
+                    slot.1 = visit;
+                }
+            });
+        });
+        scratch.touched.len()
+    }
+
+    /// The co-events expected in one key from visits `va`, `vb` with reaches `ra`, `rb`:
+    /// `min(vb (1 - e^{-va x}), va (1 - e^{-vb x}))`, `x = gain + ra + rb`. Symmetric to the bit.
+    #[inline]
+    fn term(&self, key: u32, va: f32, ra: f32, vb: f32, rb: f32) -> f64 {
+        let x = f64::from(self.gain[key as usize]) + (f64::from(ra) + f64::from(rb));
+        let (va, vb) = (f64::from(va), f64::from(vb));
+        let y = va.max(vb) * x;
+        if y < 1e-3 {
+            // 1 - e^{-y} = y (1 - y / 2) to 2e-7 relative here, and the larger exponent gives
+            // the smaller term; no transcendental call on the common path.
+            va * vb * x * (1.0 - 0.5 * y)
+        } else {
+            let from_b = vb * -(-va * x).exp_m1();
+            let from_a = va * -(-vb * x).exp_m1();
+            from_a.min(from_b)
+        }
+    }
+
+    /// The co-events of `a` and `b` expected by chance; symmetric in `a` and `b`.
+    fn expected(&self, a: u32, b: u32) -> f64 {
+        self.expected_up_to(a, b, f64::INFINITY)
+    }
+
+    /// [`Counted::expected`], but giving up as soon as the sum passes `limit`. Walks the shorter
+    /// profile and finds its keys in the longer one by binary search: a light account against a
+    /// market-wide one costs a few probes, not the long profile. Shared keys are summed in key
+    /// order whichever side is shorter, so both accounts of a pair get the same bits.
+    fn expected_up_to(&self, a: u32, b: u32, limit: f64) -> f64 {
+        let (pa, pb) = (self.profile(a), self.profile(b));
+        let (short, long) = if pa.len() <= pb.len() { (pa, pb) } else { (pb, pa) };
+        let mut mu = 0.0;
+        let mut from = 0;
+        for x in short {
+            let rest = &long[from..];
+            match rest.binary_search_by_key(&x.key, |p| p.key) {
+                Ok(i) => {
+                    let y = rest[i];
+                    mu += self.term(x.key, x.visits, x.reach, y.visits, y.reach);
+                    if mu > limit {
+                        return mu;
+                    }
+                    from += i + 1;
+                }
+                Err(i) => from += i,
+            }
+            if from == long.len() {
+                break;
+            }
+        }
+        mu
+    }
+
+    /// Up to `max` co-occurring (trade of `a`, trade of `b`) ids, one per visit of `a`, earliest
+    /// first.
+    fn examples(&self, a: u32, b: u32, max: usize) -> Vec<(u32, u32)> {
+        let mut found: Vec<(i64, u32, u32)> = Vec::new();
+        let mut used = 0u32;
+        self.walk(a, |p, lane_lo, lane_end, visit| {
+            if used == visit {
+                return;
+            }
+            let mut hit = None;
+            self.for_each_meeting(p, lane_lo, lane_end, |j| {
+                if hit.is_none() && self.acct[j] == b {
+                    hit = Some(j);
+                }
+            });
+            if let Some(j) = hit {
+                used = visit;
+                found.push((self.ts[p], self.id[p], self.id[j]));
+            }
+        });
+        found.sort_unstable();
+        found.into_iter().take(max).map(|(_, x, y)| (x, y)).collect()
+    }
+}

@@ -1,0 +1,971 @@
+//! Evidence links between accounts, each signal coded by the exchange's control criteria C1–C8.
+//!
+//! A link joins two accounts of different holders and carries every signal found between them:
+//! a common controller, an officer role, an authorised person, a family tie, a shared contact
+//! detail or terminal fingerprint, fund transfers, synchronised or matched trading. Each signal
+//! has a weight in [0, 1]; a link's weight combines them as independent evidence (noisy-OR), so
+//! several weak signals together can make a strong link.
+//!
+//! The weights encode the domain brief: an identifier's weight falls with its spread (how many
+//! holders share the value), placeholder device values are ignored, an IP alone is weak while a
+//! MAC or disk serial is strong, and a family tie other than a spouse counts only beside other
+//! evidence (criterion C5).
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use ahash::{AHashMap, AHashSet};
+use graph_core::model::{AuthRole, IdentifierKind, OfficerRole, RelationKind};
+use graph_core::{EdgeData, EdgeId, EdgeKind, NodeData, NodeId, NodeKind, PropertyGraph};
+use serde::{Deserialize, Serialize};
+
+use crate::flows::{FlowPattern, FlowShape};
+
+/// The exchange's control criteria.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Criterion {
+    /// Equity: holds >= 50% of the capital, or votes that decide.
+    C1,
+    /// Account role: opening authoriser, order placer, fund-transfer person, confirmer, agent.
+    C2,
+    /// Officer: legal representative, general partner, director, supervisor, senior manager.
+    C3,
+    /// Spouse.
+    C4,
+    /// Parents, children, siblings, with evidence of influence over trading.
+    C5,
+    /// Investment, agreement or financing arrangement.
+    C6,
+    /// Common decision maker of two or more accounts.
+    C7,
+    /// Other: mostly trading-behaviour consistency, shared terminals, fund flows.
+    C8,
+}
+
+impl Criterion {
+    /// All criteria in order.
+    pub const ALL: [Criterion; 8] = [
+        Criterion::C1,
+        Criterion::C2,
+        Criterion::C3,
+        Criterion::C4,
+        Criterion::C5,
+        Criterion::C6,
+        Criterion::C7,
+        Criterion::C8,
+    ];
+
+    /// Parses `C1`..`C8` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Criterion> {
+        Criterion::ALL
+            .into_iter()
+            .find(|c| c.to_string().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl fmt::Display for Criterion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+/// The families of signals, used for score breakdowns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SignalKind {
+    SameHolder,
+    Control,
+    Officer,
+    AccountRole,
+    CommonAgent,
+    Spouse,
+    Family,
+    Arrangement,
+    SharedIdentifier,
+    Transfers,
+    FundFlow,
+    SyncTrading,
+    MatchedTrading,
+}
+
+impl SignalKind {
+    /// A snake_case name for reports and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignalKind::SameHolder => "same_holder",
+            SignalKind::Control => "control",
+            SignalKind::Officer => "officer",
+            SignalKind::AccountRole => "account_role",
+            SignalKind::CommonAgent => "common_agent",
+            SignalKind::Spouse => "spouse",
+            SignalKind::Family => "family",
+            SignalKind::Arrangement => "arrangement",
+            SignalKind::SharedIdentifier => "shared_identifier",
+            SignalKind::Transfers => "transfers",
+            SignalKind::FundFlow => "fund_flow",
+            SignalKind::SyncTrading => "sync_trading",
+            SignalKind::MatchedTrading => "matched_trading",
+        }
+    }
+}
+
+/// What proves a signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Evidence {
+    /// Both accounts are held by one subject.
+    SameHolder { holder: NodeId },
+    /// Both holders are controlled by one controller; the paths are the edges from the
+    /// controller to each holder (empty when the controller is the holder).
+    Control {
+        controller: NodeId,
+        basis: String,
+        path_a: Vec<EdgeId>,
+        path_b: Vec<EdgeId>,
+    },
+    /// A person holding (or controlling) one account is an officer of the other's holder, or
+    /// one person is an officer of both holders.
+    Officer {
+        person: NodeId,
+        entity: NodeId,
+        role: OfficerRole,
+        shared: bool,
+    },
+    /// A person authorised on one account holds the other, or is authorised on both.
+    Authorised {
+        person: NodeId,
+        role: AuthRole,
+        /// How many accounts the person is authorised on.
+        spread: u32,
+    },
+    /// A tie between the holders.
+    Relation {
+        from: NodeId,
+        to: NodeId,
+        kind: RelationKind,
+    },
+    /// A contact detail or fingerprint seen for both (on the accounts or their holders).
+    Identifier {
+        identifier: NodeId,
+        kind: IdentifierKind,
+        /// How many distinct holders share the value.
+        spread: u32,
+    },
+    /// Fund transfers between the accounts, both directions summed.
+    Transfers { count: u32, total: f64 },
+    /// Both accounts take part in one structure of identical-amount transfers.
+    Flow {
+        amount: f64,
+        shape: FlowShape,
+        transfers: u32,
+        accounts: u32,
+        first_ts: i64,
+        last_ts: i64,
+    },
+    /// Same-instrument, same-direction trades within seconds, beyond chance.
+    Sync {
+        co_events: u32,
+        expected: f64,
+        significance: f64,
+        examples: Vec<(u32, u32)>,
+    },
+    /// The accounts trade with each other beyond chance.
+    Matched {
+        trades: u32,
+        volume: u64,
+        expected: f64,
+        significance: f64,
+        round_trips: u32,
+        examples: Vec<u32>,
+    },
+}
+
+/// One signal of a link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    pub kind: SignalKind,
+    pub criterion: Criterion,
+    pub weight: f32,
+    pub evidence: Evidence,
+}
+
+/// An evidence link between two accounts (`a < b`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    pub a: NodeId,
+    pub b: NodeId,
+    /// Combined weight of the signals that count (noisy-OR).
+    pub weight: f32,
+    pub signals: Vec<Signal>,
+}
+
+impl Link {
+    /// The criteria of the signals that count towards the weight.
+    pub fn criteria(&self) -> BTreeSet<Criterion> {
+        self.signals.iter().map(|s| s.criterion).collect()
+    }
+}
+
+/// One common controller of several accounts' holders, as the control analysis found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlFact {
+    /// The controller.
+    pub controller: NodeId,
+    /// The controlled holder.
+    pub holder: NodeId,
+    /// Majority, general partner, manages...
+    pub basis: String,
+    /// C1 for equity, C3 for a general partner, C7 for an asset manager's products.
+    pub criterion: Criterion,
+    /// The edges from controller to holder.
+    pub path: Vec<EdgeId>,
+}
+
+/// A synchronised-trading pair from the behaviour detector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncFact {
+    pub a: NodeId,
+    pub b: NodeId,
+    pub co_events: u32,
+    pub expected: f64,
+    pub significance: f64,
+    /// The significance the detector required (corrected for the number of pairs tested).
+    pub threshold: f64,
+    pub examples: Vec<(u32, u32)>,
+}
+
+/// A matched-trading pair from the behaviour detector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchedFact {
+    pub a: NodeId,
+    pub b: NodeId,
+    pub trades: u32,
+    pub volume: u64,
+    pub expected: f64,
+    pub significance: f64,
+    /// The significance the detector required (corrected for the number of pairs tested).
+    pub threshold: f64,
+    pub round_trips: u32,
+    pub examples: Vec<u32>,
+}
+
+/// Weights and limits of the evidence rules. Plain data: the CLI, the API and tests share it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceConfig {
+    pub same_holder: f32,
+    pub control: f32,
+    pub legal_rep: f32,
+    pub director: f32,
+    pub executive: f32,
+    pub supervisor: f32,
+    pub fund_manager: f32,
+    /// Two entities with the same legal representative.
+    pub shared_legal_rep: f32,
+    pub order_placer: f32,
+    pub fund_transfer: f32,
+    pub settlement_confirm: f32,
+    pub opening_agent: f32,
+    pub spouse: f32,
+    /// Parent, child, sibling, relative: counts only beside other evidence.
+    pub family: f32,
+    pub agent_of: f32,
+    pub guarantor: f32,
+    pub employee_of: f32,
+    pub mac: f32,
+    pub disk_serial: f32,
+    pub device_name: f32,
+    pub phone: f32,
+    pub email: f32,
+    pub address: f32,
+    pub bank_account: f32,
+    pub ip: f32,
+    /// Up to this many holders sharing one value (or one person's authorisations), full weight;
+    /// above it, the weight falls as `full / spread`.
+    pub full_weight_spread: u32,
+    /// Values shared by more holders than this make no links at all (and are listed as hubs).
+    pub max_spread: u32,
+    /// Weight of one transfer; each further transfer adds `transfer_step`, up to `transfer_max`.
+    pub transfer_base: f32,
+    pub transfer_step: f32,
+    pub transfer_max: f32,
+    /// An identical-amount structure of two transfers, and of three or more.
+    pub flow_two: f32,
+    pub flow_more: f32,
+    /// A behaviour signal at the detector's own threshold (-log10 p, corrected for the pairs
+    /// tested) weighs `behaviour_at_threshold`; it rises to `behaviour_max` at
+    /// `behaviour_full_excess` orders of magnitude beyond it.
+    pub behaviour_at_threshold: f32,
+    pub behaviour_full_excess: f64,
+    pub behaviour_max: f32,
+    /// Cliques larger than this (one controller of hundreds of accounts) are linked as a star.
+    pub max_clique: usize,
+}
+
+impl Default for EvidenceConfig {
+    fn default() -> Self {
+        Self {
+            same_holder: 1.0,
+            control: 0.95,
+            legal_rep: 0.8,
+            director: 0.6,
+            executive: 0.6,
+            supervisor: 0.3,
+            fund_manager: 0.6,
+            shared_legal_rep: 0.7,
+            order_placer: 0.9,
+            fund_transfer: 0.8,
+            settlement_confirm: 0.7,
+            opening_agent: 0.35,
+            spouse: 0.9,
+            family: 0.3,
+            agent_of: 0.7,
+            guarantor: 0.4,
+            employee_of: 0.2,
+            mac: 0.85,
+            disk_serial: 0.9,
+            device_name: 0.5,
+            phone: 0.7,
+            email: 0.6,
+            address: 0.5,
+            bank_account: 0.85,
+            ip: 0.25,
+            full_weight_spread: 8,
+            max_spread: 64,
+            transfer_base: 0.35,
+            transfer_step: 0.15,
+            transfer_max: 0.8,
+            flow_two: 0.55,
+            flow_more: 0.75,
+            behaviour_at_threshold: 0.55,
+            behaviour_full_excess: 6.0,
+            behaviour_max: 0.9,
+            max_clique: 40,
+        }
+    }
+}
+
+impl EvidenceConfig {
+    fn identifier_weight(&self, kind: IdentifierKind) -> f32 {
+        match kind {
+            IdentifierKind::Mac => self.mac,
+            IdentifierKind::DiskSerial => self.disk_serial,
+            IdentifierKind::DeviceName => self.device_name,
+            IdentifierKind::Phone => self.phone,
+            IdentifierKind::Email => self.email,
+            IdentifierKind::Address => self.address,
+            IdentifierKind::BankAccount => self.bank_account,
+            IdentifierKind::Ip => self.ip,
+        }
+    }
+
+    fn spread_factor(&self, spread: u32) -> f32 {
+        if spread <= self.full_weight_spread {
+            1.0
+        } else {
+            self.full_weight_spread as f32 / spread as f32
+        }
+    }
+
+    /// Values that strangers share by circumstance (a public IP behind carrier-grade NAT, a
+    /// building's address) lose weight from the third holder on, not the ninth.
+    fn identifier_spread_factor(&self, kind: IdentifierKind, spread: u32) -> f32 {
+        match kind {
+            IdentifierKind::Ip | IdentifierKind::Address => (2.0 / spread as f32).min(1.0),
+            _ => self.spread_factor(spread),
+        }
+    }
+
+    fn behaviour_weight(&self, significance: f64, threshold: f64) -> f32 {
+        let excess = significance - threshold;
+        if excess < 0.0 {
+            return 0.0;
+        }
+        let t = (excess / self.behaviour_full_excess).clamp(0.0, 1.0) as f32;
+        self.behaviour_at_threshold + t * (self.behaviour_max - self.behaviour_at_threshold)
+    }
+}
+
+/// Whether a normalised identifier value is a placeholder that devices report when they hide or
+/// lack the real value (privacy MACs, virtual machines' all-zero MACs, unset serials).
+pub fn is_placeholder(kind: IdentifierKind, value: &str) -> bool {
+    let all_same = |s: &str| {
+        let mut c = s.chars();
+        c.next().is_some_and(|f| c.all(|x| x == f))
+    };
+    match kind {
+        IdentifierKind::Mac => {
+            all_same(value) || value == "020000000000" || value.starts_with("000000")
+        }
+        IdentifierKind::Ip => {
+            value == "0.0.0.0"
+                || value == "255.255.255.255"
+                || value.starts_with("127.")
+                || value == "::"
+                || value == "::1"
+        }
+        IdentifierKind::DiskSerial | IdentifierKind::DeviceName => {
+            let v = value.to_ascii_uppercase();
+            all_same(&v)
+                || matches!(
+                    v.as_str(),
+                    "NA" | "N/A" | "NONE" | "NULL" | "UNKNOWN" | "DEFAULT" | "TO BE FILLED BY O.E.M."
+                )
+        }
+        IdentifierKind::Phone | IdentifierKind::BankAccount => all_same(value),
+        IdentifierKind::Email | IdentifierKind::Address => false,
+    }
+}
+
+/// The evidence graph over accounts.
+#[derive(Debug, Clone, Default)]
+pub struct EvidenceGraph {
+    pub links: Vec<Link>,
+    /// Identifier values shared by more holders than `max_spread`: ignored, listed for analysts.
+    pub hubs: Vec<(NodeId, u32)>,
+    /// Identifier values ignored as placeholders, with how many subjects reported them.
+    pub placeholders: Vec<(NodeId, u32)>,
+}
+
+/// Collects signals per account pair.
+struct Collector<'g> {
+    g: &'g PropertyGraph,
+    cfg: &'g EvidenceConfig,
+    pairs: AHashMap<(NodeId, NodeId), Vec<Signal>>,
+}
+
+impl Collector<'_> {
+    fn add(&mut self, x: NodeId, y: NodeId, signal: Signal) {
+        if x == y || signal.weight <= 0.0 {
+            return;
+        }
+        // Accounts of one holder are linked by SameHolder only; nothing else adds to that.
+        if signal.kind != SignalKind::SameHolder && self.g.holder(x) == self.g.holder(y) {
+            return;
+        }
+        let key = if x < y { (x, y) } else { (y, x) };
+        self.pairs.entry(key).or_default().push(signal);
+    }
+
+    /// Links every pair of `accounts` (or a star around the first when there are too many).
+    fn add_all(&mut self, accounts: &[NodeId], make: impl Fn(NodeId, NodeId) -> Signal) {
+        if accounts.len() > self.cfg.max_clique {
+            for &b in &accounts[1..] {
+                self.add(accounts[0], b, make(accounts[0], b));
+            }
+            return;
+        }
+        for (i, &a) in accounts.iter().enumerate() {
+            for &b in &accounts[i + 1..] {
+                self.add(a, b, make(a, b));
+            }
+        }
+    }
+
+    fn add_cross(&mut self, xs: &[NodeId], ys: &[NodeId], make: impl Fn() -> Signal) {
+        for &x in xs {
+            for &y in ys {
+                self.add(x, y, make());
+            }
+        }
+    }
+}
+
+/// The accounts a subject holds.
+fn held(g: &PropertyGraph, subject: NodeId) -> Vec<NodeId> {
+    match g.kind(subject) {
+        NodeKind::Account => vec![subject],
+        _ => g.in_of(subject, EdgeKind::HeldBy).map(|a| a.node).collect(),
+    }
+}
+
+/// Builds the evidence graph.
+pub fn collect_links(
+    g: &PropertyGraph,
+    control: &[ControlFact],
+    flows: &[FlowPattern],
+    sync: &[SyncFact],
+    matched: &[MatchedFact],
+    cfg: &EvidenceConfig,
+) -> EvidenceGraph {
+    let mut c = Collector {
+        g,
+        cfg,
+        pairs: AHashMap::new(),
+    };
+    let mut out = EvidenceGraph::default();
+
+    // Accounts of one holder (an investor with accounts at several members).
+    for holder in g.node_ids() {
+        if !matches!(g.kind(holder), NodeKind::Person | NodeKind::Entity) {
+            continue;
+        }
+        let accounts = held(g, holder);
+        if accounts.len() > 1 {
+            c.add_all(&accounts, |_, _| Signal {
+                kind: SignalKind::SameHolder,
+                criterion: Criterion::C7,
+                weight: cfg.same_holder,
+                evidence: Evidence::SameHolder { holder },
+            });
+        }
+    }
+
+    // Common controllers: every holder a controller controls, plus the controller's own accounts.
+    let mut by_controller: AHashMap<NodeId, Vec<&ControlFact>> = AHashMap::new();
+    for f in control {
+        by_controller.entry(f.controller).or_default().push(f);
+    }
+    let mut controllers: Vec<_> = by_controller.into_iter().collect();
+    controllers.sort_by_key(|(k, _)| *k);
+    for (controller, facts) in controllers {
+        let mut accounts: Vec<(NodeId, usize)> = Vec::new();
+        for (i, f) in facts.iter().enumerate() {
+            accounts.extend(held(g, f.holder).into_iter().map(|a| (a, i)));
+        }
+        let own: Vec<NodeId> = held(g, controller);
+        let mut all: Vec<(NodeId, Option<usize>)> = own.iter().map(|a| (*a, None)).collect();
+        all.extend(accounts.iter().map(|(a, i)| (*a, Some(*i))));
+        all.sort_unstable();
+        all.dedup_by_key(|(a, _)| *a);
+        if all.len() < 2 {
+            continue;
+        }
+        let fact_of = |a: NodeId| all.iter().find(|(x, _)| *x == a).and_then(|(_, i)| *i);
+        let ids: Vec<NodeId> = all.iter().map(|(a, _)| *a).collect();
+        c.add_all(&ids, |a, b| {
+            let fa = fact_of(a).map(|i| facts[i]);
+            let fb = fact_of(b).map(|i| facts[i]);
+            let strongest = [fa, fb]
+                .into_iter()
+                .flatten()
+                .map(|f| f.criterion)
+                .min()
+                .unwrap_or(Criterion::C1);
+            let basis = [fa, fb]
+                .into_iter()
+                .flatten()
+                .map(|f| f.basis.as_str())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join("+");
+            Signal {
+                kind: SignalKind::Control,
+                criterion: strongest,
+                weight: cfg.control,
+                evidence: Evidence::Control {
+                    controller,
+                    basis,
+                    path_a: fa.map(|f| f.path.clone()).unwrap_or_default(),
+                    path_b: fb.map(|f| f.path.clone()).unwrap_or_default(),
+                },
+            }
+        });
+    }
+
+    // A party's sphere: the accounts it holds and those of the entities it controls.
+    let mut sphere_of: AHashMap<NodeId, Vec<NodeId>> = AHashMap::new();
+    for f in control {
+        sphere_of
+            .entry(f.controller)
+            .or_insert_with(|| held(g, f.controller))
+            .extend(held(g, f.holder));
+    }
+    for v in sphere_of.values_mut() {
+        v.sort_unstable();
+        v.dedup();
+    }
+    let sphere = |p: NodeId| sphere_of.get(&p).cloned().unwrap_or_else(|| held(g, p));
+
+    // Officers: the officer's sphere with the entity's accounts, and entities sharing a legal rep.
+    for person in g.nodes_of_kind(NodeKind::Person) {
+        let own = sphere(person);
+        let mut legal_rep_of = Vec::new();
+        for adj in g.out_of(person, EdgeKind::Officer) {
+            let EdgeData::Officer { role } = g.edge(adj.edge).data else {
+                continue;
+            };
+            let weight = match role {
+                OfficerRole::LegalRep => cfg.legal_rep,
+                OfficerRole::Director => cfg.director,
+                OfficerRole::Executive => cfg.executive,
+                OfficerRole::Supervisor => cfg.supervisor,
+                OfficerRole::FundManager => cfg.fund_manager,
+            };
+            let theirs = held(g, adj.node);
+            if role == OfficerRole::LegalRep {
+                legal_rep_of.push(adj.node);
+            }
+            c.add_cross(&own, &theirs, || Signal {
+                kind: SignalKind::Officer,
+                criterion: Criterion::C3,
+                weight,
+                evidence: Evidence::Officer {
+                    person,
+                    entity: adj.node,
+                    role,
+                    shared: false,
+                },
+            });
+        }
+        if legal_rep_of.len() > 1 && legal_rep_of.len() as u32 <= cfg.max_spread {
+            let w = cfg.shared_legal_rep * cfg.spread_factor(legal_rep_of.len() as u32);
+            for (i, &e1) in legal_rep_of.iter().enumerate() {
+                for &e2 in &legal_rep_of[i + 1..] {
+                    c.add_cross(&held(g, e1), &held(g, e2), || Signal {
+                        kind: SignalKind::Officer,
+                        criterion: Criterion::C3,
+                        weight: w,
+                        evidence: Evidence::Officer {
+                            person,
+                            entity: e2,
+                            role: OfficerRole::LegalRep,
+                            shared: true,
+                        },
+                    });
+                }
+            }
+        }
+    }
+
+    // Authorised persons: with the accounts they hold, and across the accounts they act on.
+    for person in g.nodes_of_kind(NodeKind::Person) {
+        let on: Vec<(NodeId, AuthRole)> = g
+            .out_of(person, EdgeKind::Authorised)
+            .filter_map(|adj| match g.edge(adj.edge).data {
+                EdgeData::Authorised { role } => Some((adj.node, role)),
+                _ => None,
+            })
+            .collect();
+        if on.is_empty() {
+            continue;
+        }
+        let mut distinct: Vec<NodeId> = on.iter().map(|(a, _)| *a).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let spread = distinct.len() as u32;
+        if spread > cfg.max_spread {
+            continue;
+        }
+        let factor = cfg.spread_factor(spread);
+        let role_weight = |role| match role {
+            AuthRole::OrderPlacer => cfg.order_placer,
+            AuthRole::FundTransfer => cfg.fund_transfer,
+            AuthRole::SettlementConfirm => cfg.settlement_confirm,
+            AuthRole::OpeningAgent => cfg.opening_agent,
+        };
+        let own = sphere(person);
+        for &(account, role) in &on {
+            c.add_cross(&own, &[account], || Signal {
+                kind: SignalKind::AccountRole,
+                criterion: Criterion::C2,
+                weight: role_weight(role),
+                evidence: Evidence::Authorised {
+                    person,
+                    role,
+                    spread,
+                },
+            });
+        }
+        for (i, &(a, ra)) in on.iter().enumerate() {
+            for &(b, rb) in &on[i + 1..] {
+                let role = if role_weight(ra) <= role_weight(rb) { ra } else { rb };
+                c.add(
+                    a,
+                    b,
+                    Signal {
+                        kind: SignalKind::CommonAgent,
+                        criterion: Criterion::C7,
+                        weight: role_weight(role) * factor,
+                        evidence: Evidence::Authorised {
+                            person,
+                            role,
+                            spread,
+                        },
+                    },
+                );
+            }
+        }
+    }
+
+    // Ties between holders.
+    for e in g.edges() {
+        let EdgeData::Relation { kind } = e.data else {
+            continue;
+        };
+        let (signal_kind, criterion, weight) = match kind {
+            RelationKind::Spouse => (SignalKind::Spouse, Criterion::C4, cfg.spouse),
+            RelationKind::Parent
+            | RelationKind::Child
+            | RelationKind::Sibling
+            | RelationKind::Relative => (SignalKind::Family, Criterion::C5, cfg.family),
+            RelationKind::AgentOf => (SignalKind::AccountRole, Criterion::C2, cfg.agent_of),
+            RelationKind::Guarantor => (SignalKind::Arrangement, Criterion::C6, cfg.guarantor),
+            RelationKind::EmployeeOf => {
+                (SignalKind::Arrangement, Criterion::C6, cfg.employee_of)
+            }
+            // An asset manager's products come through the control analysis.
+            RelationKind::Manages => continue,
+        };
+        c.add_cross(&held(g, e.src), &held(g, e.dst), || Signal {
+            kind: signal_kind,
+            criterion,
+            weight,
+            evidence: Evidence::Relation {
+                from: e.src,
+                to: e.dst,
+                kind,
+            },
+        });
+    }
+
+    // Shared identifiers, weighted by kind and spread.
+    for ident in g.nodes_of_kind(NodeKind::Identifier) {
+        let NodeData::Identifier { kind } = g.node(ident) else {
+            continue;
+        };
+        let subjects: Vec<NodeId> = g
+            .in_of(ident, EdgeKind::HasIdentifier)
+            .map(|a| a.node)
+            .collect();
+        if subjects.len() < 2 {
+            continue;
+        }
+        if is_placeholder(kind, g.key(ident)) {
+            out.placeholders.push((ident, subjects.len() as u32));
+            continue;
+        }
+        let mut accounts: Vec<NodeId> = subjects.iter().flat_map(|s| held(g, *s)).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        let holders: AHashSet<NodeId> = accounts.iter().filter_map(|a| g.holder(*a)).collect();
+        let spread = holders.len() as u32;
+        if spread < 2 {
+            continue;
+        }
+        if spread > cfg.max_spread {
+            out.hubs.push((ident, spread));
+            continue;
+        }
+        let weight = cfg.identifier_weight(kind) * cfg.identifier_spread_factor(kind, spread);
+        c.add_all(&accounts, |_, _| Signal {
+            kind: SignalKind::SharedIdentifier,
+            criterion: Criterion::C8,
+            weight,
+            evidence: Evidence::Identifier {
+                identifier: ident,
+                kind,
+                spread,
+            },
+        });
+    }
+
+    // Fund transfers, both directions of a pair together.
+    let mut transfers: AHashMap<(NodeId, NodeId), (u32, f64)> = AHashMap::new();
+    for e in g.edges() {
+        if let EdgeData::Transfers { count, total } = e.data {
+            let key = if e.src < e.dst {
+                (e.src, e.dst)
+            } else {
+                (e.dst, e.src)
+            };
+            let t = transfers.entry(key).or_default();
+            t.0 += count;
+            t.1 += total;
+        }
+    }
+    let mut transfers: Vec<_> = transfers.into_iter().collect();
+    transfers.sort_unstable_by_key(|(k, _)| *k);
+    for ((a, b), (count, total)) in transfers {
+        let weight = (cfg.transfer_base + cfg.transfer_step * (count.saturating_sub(1)) as f32)
+            .min(cfg.transfer_max);
+        c.add(
+            a,
+            b,
+            Signal {
+                kind: SignalKind::Transfers,
+                criterion: Criterion::C8,
+                weight,
+                evidence: Evidence::Transfers { count, total },
+            },
+        );
+    }
+
+    for f in flows {
+        let weight = if f.transfers.len() >= 3 {
+            cfg.flow_more
+        } else {
+            cfg.flow_two
+        };
+        c.add_all(&f.accounts, |_, _| Signal {
+            kind: SignalKind::FundFlow,
+            criterion: Criterion::C8,
+            weight,
+            evidence: Evidence::Flow {
+                amount: f.amount,
+                shape: f.shape,
+                transfers: f.transfers.len() as u32,
+                accounts: f.accounts.len() as u32,
+                first_ts: f.first_ts,
+                last_ts: f.last_ts,
+            },
+        });
+    }
+
+    for s in sync {
+        c.add(
+            s.a,
+            s.b,
+            Signal {
+                kind: SignalKind::SyncTrading,
+                criterion: Criterion::C8,
+                weight: cfg.behaviour_weight(s.significance, s.threshold),
+                evidence: Evidence::Sync {
+                    co_events: s.co_events,
+                    expected: s.expected,
+                    significance: s.significance,
+                    examples: s.examples.clone(),
+                },
+            },
+        );
+    }
+    for m in matched {
+        c.add(
+            m.a,
+            m.b,
+            Signal {
+                kind: SignalKind::MatchedTrading,
+                criterion: Criterion::C8,
+                weight: cfg.behaviour_weight(m.significance, m.threshold),
+                evidence: Evidence::Matched {
+                    trades: m.trades,
+                    volume: m.volume,
+                    expected: m.expected,
+                    significance: m.significance,
+                    round_trips: m.round_trips,
+                    examples: m.examples.clone(),
+                },
+            },
+        );
+    }
+
+    let mut pairs: Vec<_> = c.pairs.into_iter().collect();
+    pairs.sort_unstable_by_key(|(k, _)| *k);
+    out.links = pairs
+        .into_iter()
+        .map(|((a, b), signals)| finish_link(a, b, signals))
+        .collect();
+    out.hubs.sort_unstable_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    out.placeholders
+        .sort_unstable_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    out
+}
+
+/// Combines a pair's signals: one signal per piece of evidence, family ties only beside others.
+fn finish_link(a: NodeId, b: NodeId, mut signals: Vec<Signal>) -> Link {
+    signals.sort_by(|x, y| y.weight.total_cmp(&x.weight));
+    // The same proof reached twice (a controller seen through both holders) counts once.
+    let mut unique: Vec<Signal> = Vec::with_capacity(signals.len());
+    for s in signals {
+        if !unique.iter().any(|u| u.evidence == s.evidence) {
+            unique.push(s);
+        }
+    }
+    // A family tie explains a shared home address, phone or e-mail; it does not explain a
+    // shared terminal, an order placer, fund flows or trading together (C5 needs evidence of
+    // influence over trading).
+    let family = unique.iter().any(|s| s.kind == SignalKind::Family);
+    let household = |s: &Signal| {
+        matches!(
+            s.evidence,
+            Evidence::Identifier {
+                kind: IdentifierKind::Address | IdentifierKind::Phone | IdentifierKind::Email,
+                ..
+            }
+        )
+    };
+    let counts = |s: &Signal| !(family && household(s));
+    let has_other = unique
+        .iter()
+        .any(|s| s.kind != SignalKind::Family && counts(s));
+    let mut miss = 1.0f32;
+    for s in &unique {
+        if !counts(s) || (s.kind == SignalKind::Family && !has_other) {
+            continue;
+        }
+        miss *= 1.0 - s.weight.clamp(0.0, 1.0);
+    }
+    Link {
+        a,
+        b,
+        weight: 1.0 - miss,
+        signals: unique,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_recognised() {
+        assert!(is_placeholder(IdentifierKind::Mac, "020000000000"));
+        assert!(is_placeholder(IdentifierKind::Mac, "000000000000"));
+        assert!(is_placeholder(IdentifierKind::Mac, "FFFFFFFFFFFF"));
+        assert!(!is_placeholder(IdentifierKind::Mac, "A1B2C3D4E5F6"));
+        assert!(is_placeholder(IdentifierKind::DiskSerial, "To be filled by O.E.M."));
+        assert!(!is_placeholder(IdentifierKind::Ip, "203.0.113.7"));
+    }
+
+    #[test]
+    fn family_alone_does_not_count_but_adds_to_other_evidence() {
+        let fam = Signal {
+            kind: SignalKind::Family,
+            criterion: Criterion::C5,
+            weight: 0.3,
+            evidence: Evidence::Relation {
+                from: NodeId(0),
+                to: NodeId(1),
+                kind: RelationKind::Sibling,
+            },
+        };
+        let ip = Signal {
+            kind: SignalKind::SharedIdentifier,
+            criterion: Criterion::C8,
+            weight: 0.25,
+            evidence: Evidence::Identifier {
+                identifier: NodeId(9),
+                kind: IdentifierKind::Ip,
+                spread: 2,
+            },
+        };
+        let alone = finish_link(NodeId(2), NodeId(3), vec![fam.clone()]);
+        assert_eq!(alone.weight, 0.0);
+        let both = finish_link(NodeId(2), NodeId(3), vec![fam.clone(), ip]);
+        assert!((both.weight - (1.0 - 0.7 * 0.75)).abs() < 1e-6);
+        // A shared home address is what relatives have anyway: it neither counts nor lets the
+        // family tie count.
+        let home = Signal {
+            kind: SignalKind::SharedIdentifier,
+            criterion: Criterion::C8,
+            weight: 0.5,
+            evidence: Evidence::Identifier {
+                identifier: NodeId(8),
+                kind: IdentifierKind::Address,
+                spread: 2,
+            },
+        };
+        assert_eq!(finish_link(NodeId(2), NodeId(3), vec![fam, home.clone()]).weight, 0.0);
+        assert_eq!(finish_link(NodeId(2), NodeId(3), vec![home]).weight, 0.5);
+    }
+
+    #[test]
+    fn spread_lowers_identifier_weight() {
+        let cfg = EvidenceConfig::default();
+        assert_eq!(cfg.spread_factor(2), 1.0);
+        assert_eq!(cfg.spread_factor(8), 1.0);
+        assert!((cfg.spread_factor(16) - 0.5).abs() < 1e-6);
+        assert_eq!(cfg.behaviour_weight(3.0, 5.0), 0.0);
+        assert_eq!(cfg.behaviour_weight(5.0, 5.0), cfg.behaviour_at_threshold);
+        assert!(cfg.behaviour_weight(9.0, 5.0) > cfg.behaviour_weight(6.0, 5.0));
+        assert_eq!(cfg.behaviour_weight(40.0, 5.0), cfg.behaviour_max);
+    }
+}

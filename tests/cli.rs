@@ -1,0 +1,145 @@
+//! The `ctrlgraph` command end to end: exit codes, crash safety of ingest, and the pipeline from
+//! a generated dataset to groups and reports.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ctrlgraph"));
+    c.env_remove("CTRLGRAPH_STORE").env("RUST_LOG", "warn");
+    c
+}
+
+fn run(store: &Path, args: &[&str]) -> Output {
+    bin()
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/datasets")
+        .join(name)
+}
+
+#[test]
+fn missing_accounts_csv_exits_2_with_a_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    fs::create_dir(&data).unwrap();
+    fs::write(data.join("persons.csv"), "person_id\nP1\n").unwrap();
+    let o = run(&tmp.path().join("store"), &["ingest", data.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("accounts.csv is required and missing"), "{}", text(&o));
+}
+
+#[test]
+fn ingest_prints_per_file_counts_and_writes_rejects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let o = run(&store, &["ingest", fixture("bad-input").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let total = out.lines().find(|l| l.starts_with("total")).expect("a total row");
+    let cells: Vec<&str> = total.split_whitespace().collect();
+    assert_eq!(&cells[1..4], ["52", "30", "22"], "{out}");
+    let rejects = fs::read_to_string(store.join("rejects.csv")).unwrap();
+    assert_eq!(rejects.lines().count(), 23);
+    assert!(rejects.contains("accounts.csv,6,holder_id,unknown person or entity `P99`"));
+    // Stats on the store it made.
+    let o = run(&store, &["stats", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["nodes"][0], serde_json::json!(["account", 4]));
+}
+
+#[test]
+fn stats_without_a_store_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(&tmp.path().join("nothing"), &["stats"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("no store at"));
+}
+
+/// Writes a valid dataset big enough that its ingest takes a while.
+fn write_big(dir: &Path, accounts: usize, trades: usize) {
+    fs::create_dir_all(dir).unwrap();
+    let mut p = std::io::BufWriter::new(fs::File::create(dir.join("persons.csv")).unwrap());
+    writeln!(p, "person_id,name").unwrap();
+    let mut a = std::io::BufWriter::new(fs::File::create(dir.join("accounts.csv")).unwrap());
+    writeln!(a, "account_id,holder_id,account_type").unwrap();
+    for i in 0..accounts {
+        writeln!(p, "BP{i},name{i}").unwrap();
+        writeln!(a, "BA{i},BP{i},individual").unwrap();
+    }
+    let mut t = std::io::BufWriter::new(fs::File::create(dir.join("trades.csv")).unwrap());
+    writeln!(t, "trade_id,ts,instrument,buy_account,sell_account,price,volume").unwrap();
+    for i in 0..trades {
+        writeln!(
+            t,
+            "BT{i},2024-03-01T09:30:00.{:06}+08:00,IF2403,BA{},BA{},3500.2,1",
+            i % 1_000_000,
+            i % accounts,
+            (i * 7 + 1) % accounts
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_killed_ingest_leaves_the_previous_state_intact_and_readable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let o = run(&store, &["ingest", fixture("bad-input").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let before = run(&store, &["stats", "--json"]);
+    assert!(before.status.success());
+
+    let big = tmp.path().join("big");
+    write_big(&big, 50_000, 1_500_000);
+    let mut child = bin()
+        .arg("--store")
+        .arg(&store)
+        .args(["ingest", big.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once it is well into the run: the database file grows as the transaction writes.
+    let db = store.join("ctrlgraph.redb");
+    let size0 = fs::metadata(&db).unwrap().len();
+    let started = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        let grown = fs::metadata(&db).map(|m| m.len()).unwrap_or(0) > size0 + (8 << 20);
+        if grown || started.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the ingest finished before it could be killed");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let after = run(&store, &["stats", "--json"]);
+    assert_eq!(after.status.code(), Some(0), "{}", text(&after));
+    assert_eq!(after.stdout, before.stdout, "the store is as before the killed run");
+    // And the interrupted dataset loads completely when run again.
+    let o = run(&store, &["ingest", big.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&run(&store, &["stats", "--json"]).stdout).unwrap();
+    assert_eq!(v["nodes"][0], serde_json::json!(["account", 50_004]));
+}
