@@ -9,7 +9,7 @@ use graph_core::{NodeId, PropertyGraph};
 
 use crate::behaviour::{self, TradeEvent};
 use crate::control::{ControlAnalysis, ControlBasis, ControlConfig};
-use crate::flows::{FlowConfig, TransferEvent, identical_amount_flows};
+use crate::flows::{FlowConfig, TransferEvent, identical_amount_flows, similar_amount_fans};
 use crate::embed::{Embeddings, FastRpConfig, fast_rp};
 use crate::evidence::{
     ControlFact, Criterion, EvidenceConfig, EvidenceGraph, MatchedFact, SyncFact, collect_links,
@@ -115,12 +115,23 @@ pub fn run(
             examples: p.examples,
         })
         .collect();
-    let flows = identical_amount_flows(input.transfers, &cfg.flows);
+    let mut flows = identical_amount_flows(input.transfers, &cfg.flows);
+    let identical = flows.len();
+    flows.extend(similar_amount_fans(input.transfers, &cfg.flows));
+    tracing::info!(identical, fans = flows.len() - identical, "fund-flow patterns");
     timed("behaviour", &mut timings, t);
 
     stage("evidence");
     let t = Instant::now();
-    let evidence = collect_links(g, &facts, &flows, &sync, &matched, &cfg.evidence);
+    let evidence = collect_links(
+        g,
+        &facts,
+        input.transfers,
+        &flows,
+        &sync,
+        &matched,
+        &cfg.evidence,
+    );
     timed("evidence", &mut timings, t);
 
     stage("embeddings");

@@ -19,7 +19,7 @@ use graph_core::model::{AuthRole, IdentifierKind, OfficerRole, RelationKind};
 use graph_core::{EdgeData, EdgeId, EdgeKind, NodeData, NodeId, NodeKind, PropertyGraph};
 use serde::{Deserialize, Serialize};
 
-use crate::flows::{FlowPattern, FlowShape};
+use crate::flows::{FlowPattern, FlowShape, TransferEvent};
 
 /// The exchange's control criteria.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -286,6 +286,9 @@ pub struct EvidenceConfig {
     pub transfer_base: f32,
     pub transfer_step: f32,
     pub transfer_max: f32,
+    /// Transfers between accounts that each move money with at most this many counterparties
+    /// weigh in full; busier accounts' transfers weigh `full / counterparties`.
+    pub transfer_full_counterparties: u32,
     /// An identical-amount structure of two transfers, and of three or more.
     pub flow_two: f32,
     pub flow_more: f32,
@@ -332,6 +335,7 @@ impl Default for EvidenceConfig {
             transfer_base: 0.35,
             transfer_step: 0.15,
             transfer_max: 0.8,
+            transfer_full_counterparties: 4,
             flow_two: 0.55,
             flow_more: 0.75,
             behaviour_at_threshold: 0.55,
@@ -364,11 +368,11 @@ impl EvidenceConfig {
         }
     }
 
-    /// Values that strangers share by circumstance (a public IP behind carrier-grade NAT, a
-    /// building's address) lose weight from the third holder on, not the ninth.
+    /// A public IP is shared by strangers behind carrier-grade NAT: it loses weight from the
+    /// third holder on, not the ninth.
     fn identifier_spread_factor(&self, kind: IdentifierKind, spread: u32) -> f32 {
         match kind {
-            IdentifierKind::Ip | IdentifierKind::Address => (2.0 / spread as f32).min(1.0),
+            IdentifierKind::Ip => (2.0 / spread as f32).min(1.0),
             _ => self.spread_factor(spread),
         }
     }
@@ -480,6 +484,7 @@ fn held(g: &PropertyGraph, subject: NodeId) -> Vec<NodeId> {
 pub fn collect_links(
     g: &PropertyGraph,
     control: &[ControlFact],
+    transfers: &[TransferEvent],
     flows: &[FlowPattern],
     sync: &[SyncFact],
     matched: &[MatchedFact],
@@ -561,13 +566,34 @@ pub fn collect_links(
         });
     }
 
-    // A party's sphere: the accounts it holds and those of the entities it controls.
+    // A party's sphere: the accounts it holds, those of the entities it controls, and those it
+    // places orders on or moves funds for (C2), unless it does so for too many to mean control.
     let mut sphere_of: AHashMap<NodeId, Vec<NodeId>> = AHashMap::new();
     for f in control {
         sphere_of
             .entry(f.controller)
             .or_insert_with(|| held(g, f.controller))
             .extend(held(g, f.holder));
+    }
+    for person in g.nodes_of_kind(NodeKind::Person) {
+        let acts_on: Vec<NodeId> = g
+            .out_of(person, EdgeKind::Authorised)
+            .filter(|adj| {
+                matches!(
+                    g.edge(adj.edge).data,
+                    EdgeData::Authorised {
+                        role: AuthRole::OrderPlacer | AuthRole::FundTransfer
+                    }
+                )
+            })
+            .map(|adj| adj.node)
+            .collect();
+        if !acts_on.is_empty() && acts_on.len() as u32 <= cfg.full_weight_spread {
+            sphere_of
+                .entry(person)
+                .or_insert_with(|| held(g, person))
+                .extend(acts_on);
+        }
     }
     for v in sphere_of.values_mut() {
         v.sort_unstable();
@@ -705,7 +731,7 @@ pub fn collect_links(
             // An asset manager's products come through the control analysis.
             RelationKind::Manages => continue,
         };
-        c.add_cross(&held(g, e.src), &held(g, e.dst), || Signal {
+        c.add_cross(&sphere(e.src), &sphere(e.dst), || Signal {
             kind: signal_kind,
             criterion,
             weight,
@@ -758,25 +784,56 @@ pub fn collect_links(
         });
     }
 
-    // Fund transfers, both directions of a pair together.
-    let mut transfers: AHashMap<(NodeId, NodeId), (u32, f64)> = AHashMap::new();
-    for e in g.edges() {
-        if let EdgeData::Transfers { count, total } = e.data {
-            let key = if e.src < e.dst {
-                (e.src, e.dst)
-            } else {
-                (e.dst, e.src)
-            };
-            let t = transfers.entry(key).or_default();
-            t.0 += count;
-            t.1 += total;
+    // Fund transfers, both directions of a pair together. The same sum paid again and again in
+    // one direction is a standing payment and counts as one transfer.
+    #[derive(Default)]
+    struct PairFlow {
+        count: u32,
+        total: f64,
+        forward: bool,
+        backward: bool,
+        amounts: Vec<i64>,
+    }
+    let mut by_pair: AHashMap<(NodeId, NodeId), PairFlow> = AHashMap::new();
+    for t in transfers {
+        if t.from == t.to {
+            continue;
         }
+        let key = if t.from < t.to { (t.from, t.to) } else { (t.to, t.from) };
+        let p = by_pair.entry(key).or_default();
+        p.count += 1;
+        p.total += t.amount;
+        if t.from == key.0 {
+            p.forward = true;
+        } else {
+            p.backward = true;
+        }
+        p.amounts.push((t.amount * 100.0).round() as i64);
+    }
+    let transfers: AHashMap<(NodeId, NodeId), (u32, f64)> = by_pair
+        .into_iter()
+        .map(|(k, mut p)| {
+            p.amounts.sort_unstable();
+            p.amounts.dedup();
+            let standing = !(p.forward && p.backward) && p.amounts.len() == 1;
+            (k, (if standing { 1 } else { p.count }, p.total))
+        })
+        .collect();
+    let mut counterparties: AHashMap<NodeId, u32> = AHashMap::new();
+    for (a, b) in transfers.keys() {
+        *counterparties.entry(*a).or_default() += 1;
+        *counterparties.entry(*b).or_default() += 1;
     }
     let mut transfers: Vec<_> = transfers.into_iter().collect();
     transfers.sort_unstable_by_key(|(k, _)| *k);
     for ((a, b), (count, total)) in transfers {
-        let weight = (cfg.transfer_base + cfg.transfer_step * (count.saturating_sub(1)) as f32)
-            .min(cfg.transfer_max);
+        // Payments between two busy accounts (rent, supplies) are what busy accounts do; the
+        // same transfers between otherwise quiet accounts are not.
+        let busiest = counterparties[&a].max(counterparties[&b]);
+        let factor = (cfg.transfer_full_counterparties as f32 / busiest as f32).min(1.0);
+        let weight = factor
+            * (cfg.transfer_base + cfg.transfer_step * (count.saturating_sub(1)) as f32)
+                .min(cfg.transfer_max);
         c.add(
             a,
             b,

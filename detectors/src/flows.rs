@@ -7,12 +7,20 @@
 //! structure within a short time are evidence that one party moves the money (criterion C8,
 //! fund flows).
 //!
-//! The detector groups transfers by amount (to the cent), joins the transfers of one amount that
+//! A second test looks at one account at a time: several transfers of similar (not identical)
+//! amounts arriving from different senders within a few days (fan-in, structuring). The mirror
+//! image, one payer paying several payees similar sums, is a payroll and is not tested: on the
+//! AMLSim tape it gave 878 patterns, none of them an alert. Similar amounts alone are common, so such a set counts only when it is
+//! improbable under the account's own transfer rate and the share of all transfers whose amount
+//! falls in the set's band: `P(Poisson(rate × window × share) >= k)`, with a Bonferroni bound
+//! over every (account, direction, window) tested.
+//!
+//! The identical-amount detector groups transfers by amount (to the cent), joins the transfers of one amount that
 //! share an account and fall within `window_micros` of each other, and reports every joined
-//! structure of at least `min_transfers` transfers over at most `max_accounts` accounts. A
-//! structure must also hold at least half of all the transfers of its amount: round sums such as
-//! 1,100.00 that many people send meet by chance, so two of them sharing an account prove
-//! nothing, while an odd amount like 10.27 moved three times around four accounts does.
+//! structure of at least `min_transfers` transfers over at most `max_accounts` accounts, with two
+//! payers at least (one payer paying the same sum again and again is a standing payment or a
+//! payroll). A structure of only two transfers must also hold at least half of all the transfers
+//! of its amount: round sums such as 1,100.00 that many people send meet by chance.
 
 use ahash::AHashMap;
 use graph_core::NodeId;
@@ -37,6 +45,12 @@ pub struct FlowConfig {
     pub max_accounts: usize,
     pub max_same_amount: usize,
     pub window_micros: i64,
+    /// Fan-in and fan-out: the window, the widest max/min amount ratio, the smallest set, and
+    /// the family-wise error rate of the significance test.
+    pub fan_window_micros: i64,
+    pub fan_ratio: f64,
+    pub fan_min: usize,
+    pub fan_alpha: f64,
 }
 
 impl Default for FlowConfig {
@@ -45,7 +59,11 @@ impl Default for FlowConfig {
             min_transfers: 2,
             max_accounts: 12,
             max_same_amount: 200,
-            window_micros: 31 * 86_400 * 1_000_000,
+            window_micros: 10 * 86_400 * 1_000_000,
+            fan_window_micros: 10 * 86_400 * 1_000_000,
+            fan_ratio: 1.5,
+            fan_min: 3,
+            fan_alpha: 0.01,
         }
     }
 }
@@ -123,7 +141,9 @@ pub fn identical_amount_flows(transfers: &[TransferEvent], cfg: &FlowConfig) -> 
         let mut comps: Vec<Vec<usize>> = comps.into_values().collect();
         comps.sort_unstable();
         for members in comps {
-            if members.len() < cfg.min_transfers || members.len() * 2 < n {
+            // Two transfers of a sum that others use too meet by chance; three or more joined
+            // within days do not.
+            if members.len() < cfg.min_transfers || (members.len() < 3 && members.len() * 2 < n) {
                 continue;
             }
             let mut accounts: Vec<NodeId> = members
@@ -136,6 +156,12 @@ pub fn identical_amount_flows(transfers: &[TransferEvent], cfg: &FlowConfig) -> 
                 continue;
             }
             let edges: Vec<(NodeId, NodeId)> = members.iter().map(|&i| (ts[i].from, ts[i].to)).collect();
+            // One payer paying the same sum again and again, to one payee or to many, is a
+            // standing payment or a payroll; a pattern needs money from two payers at least
+            // (a round trip, a cycle, a chain, a fan-in).
+            if edges.iter().all(|e| e.0 == edges[0].0) {
+                continue;
+            }
             out.push(FlowPattern {
                 shape: shape_of(&edges),
                 transfers: members.iter().map(|&i| ts[i].id).collect(),
@@ -143,6 +169,126 @@ pub fn identical_amount_flows(transfers: &[TransferEvent], cfg: &FlowConfig) -> 
                 last_ts: members.iter().map(|&i| ts[i].ts).max().unwrap_or(0),
                 amount: cents as f64 / 100.0,
                 accounts,
+            });
+        }
+    }
+    out
+}
+
+/// Fan-in sets of similar amounts that chance does not explain.
+pub fn similar_amount_fans(transfers: &[TransferEvent], cfg: &FlowConfig) -> Vec<FlowPattern> {
+    if transfers.len() < cfg.fan_min {
+        return Vec::new();
+    }
+    let mut amounts: Vec<f64> = transfers.iter().map(|t| t.amount).collect();
+    amounts.sort_unstable_by(f64::total_cmp);
+    let share_in = |lo: f64, hi: f64| {
+        let a = amounts.partition_point(|x| *x < lo);
+        let b = amounts.partition_point(|x| *x <= hi);
+        (b - a) as f64 / amounts.len() as f64
+    };
+    let t0 = transfers.iter().map(|t| t.ts).min().unwrap_or(0);
+    let t1 = transfers.iter().map(|t| t.ts).max().unwrap_or(0);
+    let span = (t1 - t0).max(cfg.fan_window_micros) as f64;
+    let windows = (span / cfg.fan_window_micros as f64).ceil();
+    // (account, incoming?) -> transfers
+    let mut by_end: AHashMap<(NodeId, bool), Vec<&TransferEvent>> = AHashMap::new();
+    for t in transfers {
+        if t.from != t.to && t.amount > 0.0 {
+            by_end.entry((t.to, true)).or_default().push(t);
+        }
+    }
+    let mut keys: Vec<(NodeId, bool)> = by_end.keys().copied().collect();
+    keys.sort_unstable();
+    // Every candidate set examined is a test: the bound covers the search over starts and bands.
+    let mut tested = 0u64;
+    let mut found: Vec<(f64, (NodeId, bool), Vec<&TransferEvent>)> = Vec::new();
+    for key in keys {
+        let ts = &by_end[&key];
+        if ts.len() < cfg.fan_min {
+            continue;
+        }
+        let (_, incoming) = key;
+        let rate = ts.len() as f64 / span;
+        let expected_in_window = rate * cfg.fan_window_micros as f64;
+        let mut sorted: Vec<&TransferEvent> = ts.clone();
+        sorted.sort_unstable_by_key(|t| (t.ts, t.id));
+        // The best set: for each start, the transfers within the window whose amounts lie in the
+        // band [a, a × ratio] for some member a, one per counterparty.
+        let mut best: Option<(f64, Vec<&TransferEvent>)> = None;
+        for (i, first) in sorted.iter().enumerate() {
+            let inside: Vec<&TransferEvent> = sorted[i..]
+                .iter()
+                .take_while(|t| t.ts - first.ts <= cfg.fan_window_micros)
+                .copied()
+                .collect();
+            if inside.len() < cfg.fan_min {
+                continue;
+            }
+            let mut by_amount = inside.clone();
+            by_amount.sort_unstable_by(|a, b| a.amount.total_cmp(&b.amount));
+            for (j, low) in by_amount.iter().enumerate() {
+                let mut set: Vec<&TransferEvent> = Vec::new();
+                let mut parties = Vec::new();
+                for t in &by_amount[j..] {
+                    if t.amount > low.amount * cfg.fan_ratio {
+                        break;
+                    }
+                    let other = if incoming { t.from } else { t.to };
+                    if !parties.contains(&other) {
+                        parties.push(other);
+                        set.push(t);
+                    }
+                }
+                if set.len() < cfg.fan_min {
+                    continue;
+                }
+                tested += 1;
+                let hi = set.iter().map(|t| t.amount).fold(0.0, f64::max);
+                let expected = expected_in_window * share_in(low.amount, hi);
+                let sig = crate::behaviour::poisson_significance(set.len() as u32, expected);
+                if best.as_ref().is_none_or(|(s, _)| sig > *s) {
+                    best = Some((sig, set));
+                }
+            }
+        }
+        if let Some((sig, set)) = best {
+            found.push((sig, key, set));
+        }
+    }
+    // Hypotheses: every window of every account and direction that could hold a set, plus the
+    // search over starts and bands within the windows that did.
+    let tested = tested as f64 + by_end.values().filter(|v| v.len() >= cfg.fan_min).count() as f64 * windows;
+    let threshold = (tested.max(1.0) / cfg.fan_alpha).log10();
+    let mut out = Vec::new();
+    for (sig, (account, incoming), set) in found {
+        if sig <= threshold {
+            continue;
+        }
+        {
+            let mut accounts: Vec<NodeId> = set
+                .iter()
+                .map(|t| if incoming { t.from } else { t.to })
+                .collect();
+            accounts.push(account);
+            accounts.sort_unstable();
+            accounts.dedup();
+            if accounts.len() > cfg.max_accounts {
+                continue;
+            }
+            let mut ids: Vec<u32> = set.iter().map(|t| t.id).collect();
+            ids.sort_unstable();
+            out.push(FlowPattern {
+                accounts,
+                transfers: ids,
+                amount: set.iter().map(|t| t.amount).sum::<f64>() / set.len() as f64,
+                shape: if incoming {
+                    FlowShape::FanIn
+                } else {
+                    FlowShape::FanOut
+                },
+                first_ts: set.iter().map(|t| t.ts).min().unwrap_or(0),
+                last_ts: set.iter().map(|t| t.ts).max().unwrap_or(0),
             });
         }
     }
@@ -203,6 +349,10 @@ mod tests {
             // The same amount, sharing an account, but a year apart.
             t(9, 0, 30, 31, 55.55),
             t(10, 400, 31, 32, 55.55),
+            // A payroll: one payer, the same sum to three payees.
+            t(17, 1, 60, 61, 777.77),
+            t(18, 3, 60, 62, 777.77),
+            t(19, 5, 60, 63, 777.77),
             // A round sum many send: one chain of two among five unrelated uses.
             t(11, 1, 40, 41, 1100.0),
             t(12, 2, 41, 42, 1100.0),
@@ -219,6 +369,34 @@ mod tests {
         let cycle = found.iter().find(|p| p.amount == 10.27).unwrap();
         assert_eq!(cycle.shape, FlowShape::Cycle);
         assert_eq!(cycle.transfers, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn a_quick_fan_in_of_similar_amounts_stands_out_from_a_busy_market() {
+        // Background: 2,000 transfers over 200 days among 500 accounts, amounts 50..5,000.
+        let mut tape = Vec::new();
+        let mut x = 17u64;
+        let mut next = || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        for i in 0..2000u32 {
+            let from = (next() % 500) as u32;
+            let to = (next() % 500) as u32;
+            let amount = 50.0 + (next() % 495_000) as f64 / 100.0;
+            tape.push(t(i, (next() % 200) as i64, from, to, amount));
+        }
+        // Four small, similar transfers into account 900 within a week.
+        for (k, amount) in [3.53, 3.63, 4.45, 4.02].into_iter().enumerate() {
+            tape.push(t(5000 + k as u32, 2 + 2 * k as i64, 901 + k as u32, 900, amount));
+        }
+        let found = similar_amount_fans(&tape, &FlowConfig::default());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].shape, FlowShape::FanIn);
+        assert_eq!(
+            found[0].accounts,
+            vec![NodeId(900), NodeId(901), NodeId(902), NodeId(903), NodeId(904)]
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use ahash::AHashMap;
 use graph_core::{NodeId, PropertyGraph};
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::{LouvainConfig, louvain};
+use crate::cluster::{LouvainConfig, Quality, louvain};
 use crate::embed::Embeddings;
 use crate::evidence::{Criterion, Evidence, EvidenceGraph, SignalKind};
 
@@ -25,6 +25,8 @@ pub struct GroupConfig {
     pub weak_threshold: f32,
     pub attach_cosine: f32,
     pub max_group: usize,
+    /// The CPM resolution used to split an oversized component: the link density a part needs.
+    pub split_resolution: f64,
     pub seed: u64,
 }
 
@@ -34,7 +36,8 @@ impl Default for GroupConfig {
             link_threshold: 0.5,
             weak_threshold: 0.25,
             attach_cosine: 0.9,
-            max_group: 40,
+            max_group: 12,
+            split_resolution: 0.5,
             seed: 7,
         }
     }
@@ -111,6 +114,19 @@ pub fn assemble(
             uf.union(l.a.0, l.b.0);
         }
     }
+    let strong = ev.links.iter().filter(|l| l.weight >= cfg.link_threshold).count();
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for l in ev.links.iter().filter(|l| l.weight >= cfg.link_threshold) {
+        if let Some(top) = l.signals.first() {
+            *by_kind.entry(top.kind.as_str()).or_default() += 1;
+        }
+    }
+    tracing::info!(
+        strong,
+        by_embedding = accepted.iter().filter(|a| **a).count() - strong,
+        ?by_kind,
+        "links accepted (by strongest signal)"
+    );
     let mut components: BTreeMap<u32, Vec<NodeId>> = BTreeMap::new();
     for l in ev.links.iter().zip(&accepted).filter(|(_, a)| **a).map(|(l, _)| l) {
         for x in [l.a, l.b] {
@@ -171,6 +187,11 @@ fn split(ev: &EvidenceGraph, accepted: &[bool], members: &[NodeId], cfg: &GroupC
         &edges,
         &LouvainConfig {
             seed: cfg.seed,
+            // The constant Potts model keeps parts whose links are denser than the resolution,
+            // whatever the component's size; modularity would merge small groups in a big
+            // component (its resolution limit).
+            quality: Quality::Cpm,
+            resolution: cfg.split_resolution,
             ..LouvainConfig::default()
         },
     );

@@ -112,12 +112,12 @@ pub(crate) fn matched_on(m: &Market, trades: &[TradeEvent], cfg: &MatchedConfig)
     let profiles: Vec<Vec<Prof>> = (0..n_acct as u32)
         .into_par_iter()
         .map(|a| {
-            let mut keys: Vec<(u32, bool)> = m
-                .positions(a)
+            let range = m.range(a as usize);
+            let mut keys: Vec<(u32, bool)> = m.acct_lane[range.clone()]
                 .iter()
-                .map(|&p| {
-                    let lane = m.lane[p as usize];
-                    let key = (lane / 2) * n_buckets as u32 + buckets.of(m.ts[p as usize]) as u32;
+                .zip(&m.acct_ts[range])
+                .map(|(&lane, &t)| {
+                    let key = (lane / 2) * n_buckets as u32 + buckets.of(t) as u32;
                     (key, lane % 2 == 0)
                 })
                 .collect();

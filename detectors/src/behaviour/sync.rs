@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{TradeEvent, lap};
-use super::market::{Buckets, Market};
+use super::market::{Buckets, Market, lane_runs};
 use super::poisson::poisson_significance;
 
 /// The configuration of [`synchronised_pairs`].
@@ -86,7 +86,7 @@ pub struct SyncReport {
     pub sparse_accounts: u32,
     /// Account pairs that co-occurred at least once.
     pub co_occurring_pairs: u64,
-    /// Account pairs that reached the threshold from at least one side.
+    /// Account pairs whose co-events reached the threshold in the scan (before the final check).
     pub candidates: u64,
 }
 
@@ -115,10 +115,14 @@ struct Counted {
     acct: Vec<u32>,
     cp: Vec<u32>,
     id: Vec<u32>,
+    /// The visit each event belongs to, numbered from 1 per account across its lanes, so that
+    /// visits of one account increase with lane and time.
+    visit: Vec<u32>,
     lane_start: Vec<usize>,
-    /// Each account's counted positions, by rank, in lane then time order.
+    /// Each account's counted positions, by rank, in lane then time order, and their visits.
     acct_start: Vec<usize>,
     acct_pos: Vec<u32>,
+    own_visit: Vec<u32>,
     /// Each account's profile, by rank, sorted by key.
     prof_start: Vec<usize>,
     prof: Vec<Prof>,
@@ -158,16 +162,6 @@ impl Visits {
     }
 }
 
-/// Splits `positions` (sorted by lane because positions are) into per-lane runs.
-fn lane_runs<'p>(
-    positions: &'p [u32],
-    lane_of: impl Fn(u32) -> u32 + Copy + 'p,
-) -> impl Iterator<Item = (u32, &'p [u32])> + 'p {
-    positions
-        .chunk_by(move |&x, &y| lane_of(x) == lane_of(y))
-        .map(move |run| (lane_of(run[0]), run))
-}
-
 pub(crate) fn sync_on(m: &Market, cfg: &SyncConfig) -> SyncReport {
     let mut clock = Instant::now();
     let window = cfg.window_us.max(1);
@@ -199,22 +193,21 @@ pub(crate) fn sync_on(m: &Market, cfg: &SyncConfig) -> SyncReport {
         .into_par_iter()
         .enumerate()
         .map(|(a, flags)| {
-            let positions = m.positions(a as u32);
+            let range = m.range(a);
+            let times = &m.acct_ts[range.clone()];
             let mut total = 0u64;
-            let mut offset = 0;
-            for (lane, run) in lane_runs(positions, |p| m.lane[p as usize]) {
+            for (lane, run) in lane_runs(&m.acct_lane[range]) {
                 let mut visits = Visits::new(window);
-                let v = run
+                let v = times[run.clone()]
                     .iter()
-                    .filter(|&&p| visits.step(m.ts[p as usize]))
+                    .filter(|&&t| visits.step(t))
                     .count();
                 if v as f64 <= cfg.max_presence * slots[lane as usize] {
-                    flags[offset..offset + run.len()].fill(true);
+                    flags[run].fill(true);
                     total += v as u64;
                 } else {
                     omnipresent.fetch_add(1, Ordering::Relaxed);
                 }
-                offset += run.len();
             }
             if total < u64::from(min_co) {
                 flags.fill(false);
@@ -240,31 +233,30 @@ pub(crate) fn sync_on(m: &Market, cfg: &SyncConfig) -> SyncReport {
     let threshold = tests.log10() - alpha.log10();
     let limits = mu_limits(threshold, 1024);
 
-    // The scan: each account counts, per partner, its visits that meet the partner, and emits the
-    // partners whose count alone already reaches the threshold.
+    // The scan: each pair is counted by its less busy account (the higher rank), which tallies
+    // for every busier partner both its own visits that meet the partner and the partner's visits
+    // that meet it, and keeps the partners whose smaller tally reaches the threshold. Counting
+    // from the light side keeps the tallies touched in the busy accounts' few cache lines.
     let co_occurring = AtomicU64::new(0);
-    let mut emitted: Vec<(u64, u32)> = (0..n_acct as u32)
+    let survivors: Vec<(u32, u32, u32)> = (0..n_acct as u32)
         .into_par_iter()
-        .with_min_len(64)
+        .with_min_len(16)
         .map_init(
             || Scratch::new(n_acct),
             |scratch, b| {
                 let touched = counted.scan(b, scratch);
                 co_occurring.fetch_add(touched as u64, Ordering::Relaxed);
                 let mut out = Vec::new();
-                if touched == 0 {
-                    return out;
-                }
-                for i in 0..scratch.touched.len() {
-                    let a = scratch.touched[i];
-                    let c = scratch.slot[a as usize].0;
+                for &a in &scratch.touched {
+                    let slot = scratch.slot[a as usize];
+                    let c = slot.own_count.min(slot.partner_count);
                     if c < min_co {
                         continue;
                     }
                     let limit = limits.get(c as usize).copied().unwrap_or(f64::INFINITY);
                     let mu = counted.expected_up_to(a, b, limit);
                     if mu <= limit && poisson_significance(c, mu) >= threshold {
-                        out.push((pair_key(a, b), c));
+                        out.push((b, a, c));
                     }
                 }
                 scratch.reset();
@@ -274,19 +266,7 @@ pub(crate) fn sync_on(m: &Market, cfg: &SyncConfig) -> SyncReport {
         .flatten_iter()
         .collect();
     lap(&mut clock, "sync.scan");
-    emitted.par_sort_unstable();
-    let candidates = emitted.chunk_by(|x, y| x.0 == y.0).count() as u64;
-
-    // Both sides must have emitted the pair; the pair's count is the smaller one.
-    let survivors: Vec<(u32, u32, u32)> = emitted
-        .chunk_by(|x, y| x.0 == y.0)
-        .filter(|run| run.len() == 2)
-        .map(|run| {
-            let (a, b) = ((run[0].0 >> 32) as u32, run[0].0 as u32);
-            (a, b, run[0].1.min(run[1].1))
-        })
-        .collect();
-    drop(emitted);
+    let candidates = survivors.len() as u64;
 
     let mut pairs: Vec<SyncPair> = survivors
         .into_par_iter()
@@ -328,7 +308,7 @@ pub(crate) fn sync_on(m: &Market, cfg: &SyncConfig) -> SyncReport {
         counted_accounts,
         omnipresent_account_lanes: omnipresent.into_inner() as u32,
         sparse_accounts,
-        co_occurring_pairs: co_occurring.into_inner() / 2,
+        co_occurring_pairs: co_occurring.into_inner(),
         candidates,
     }
 }
@@ -359,14 +339,9 @@ fn mu_limits(threshold: f64, n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// An unordered pair as one sortable key, smaller account first.
-fn pair_key(a: u32, b: u32) -> u64 {
-    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-    (u64::from(lo) << 32) | u64::from(hi)
-}
-
 /// Compacts the counted side events and builds the profiles and effective windows.
 fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool]) -> Counted {
+    let mut clock = Instant::now();
     let window = cfg.window_us.max(1);
     let fanout = cfg.max_fanout.max(1) as usize;
     let n_acct = m.remap.len();
@@ -419,29 +394,52 @@ fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool]) -> Counted {
     drop(keep);
     let mut acct_start = vec![0usize; n_acct + 1];
     let mut acct_pos = Vec::with_capacity(n_kept);
+    let mut own_ts = Vec::with_capacity(n_kept);
+    let mut own_lane = Vec::with_capacity(n_kept);
     for (r, &a) in dense_of.iter().enumerate() {
-        let a = a as usize;
-        for k in m.acct_start[a]..m.acct_start[a + 1] {
+        for k in m.range(a as usize) {
             if keep_csr[k] {
                 acct_pos.push(newpos[m.acct_pos[k] as usize]);
+                own_ts.push(m.acct_ts[k]);
+                own_lane.push(m.acct_lane[k]);
             }
         }
         acct_start[r + 1] = acct_pos.len();
     }
     drop(newpos);
 
+    lap(&mut clock, "sync.compact");
+    // Visit numbers, computed per account in order and also scattered to the lane order.
+    let mut own_visit = vec![0u32; acct_pos.len()];
+    let mut visit = vec![0u32; ts.len()];
+    for r in 0..n_acct {
+        let range = acct_start[r]..acct_start[r + 1];
+        let mut number = 0u32;
+        for (_, run) in lane_runs(&own_lane[range.clone()]) {
+            let mut visits = Visits::new(window);
+            for k in range.start + run.start..range.start + run.end {
+                if visits.step(own_ts[k]) {
+                    number += 1;
+                }
+                own_visit[k] = number;
+                visit[acct_pos[k] as usize] = number;
+            }
+        }
+    }
+
+    lap(&mut clock, "sync.visits");
     let buckets = Buckets::new(m.span, &m.ts, cfg.profile_bucket_us, window);
     let n_buckets = buckets.count().max(1);
-    let lane_of = |p: u32| lane_start.partition_point(|&s| s <= p as usize) as u32 - 1;
 
     // Profiles: visits per (lane, bucket), keyed lane-major so keys come out sorted.
     let profiles: Vec<Vec<Prof>> = (0..n_acct)
         .into_par_iter()
         .map(|a| {
-            let positions = &acct_pos[acct_start[a]..acct_start[a + 1]];
+            let range = acct_start[a]..acct_start[a + 1];
+            let times = &own_ts[range.clone()];
             // (key, visits, total span) while counting.
             let mut raw: Vec<(u32, u32, i64)> = Vec::new();
-            for (lane, run) in lane_runs(positions, lane_of) {
+            for (lane, run) in lane_runs(&own_lane[range]) {
                 let mut visits = Visits::new(window);
                 let mut open: Option<(u32, i64)> = None;
                 let mut last_t = 0i64;
@@ -456,8 +454,7 @@ fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool]) -> Counted {
                         }
                     }
                 };
-                for &p in run {
-                    let t = ts[p as usize];
+                for &t in &times[run] {
                     if visits.step(t) {
                         close(open, last_t, &mut raw);
                         let key = lane * n_buckets as u32 + buckets.of(t) as u32;
@@ -510,9 +507,11 @@ fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool]) -> Counted {
         acct,
         cp,
         id,
+        visit,
         lane_start,
         acct_start,
         acct_pos,
+        own_visit,
         prof_start,
         prof,
         gain,
@@ -520,36 +519,42 @@ fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool]) -> Counted {
     }
 }
 
-/// Per-thread partner counters, dense over accounts and reset through the touched list.
+/// What an owner has tallied for one partner.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    /// Visits of the owner that met the partner, and the last one counted.
+    own_count: u32,
+    own_last: u32,
+    /// Visits of the partner that met the owner, and the latest one counted: meetings arrive in
+    /// time order, so a visit number not above it was counted already.
+    partner_count: u32,
+    partner_last: u32,
+}
+
+/// Per-thread partner tallies, dense over account ranks and reset through the touched list.
 #[derive(Debug)]
 struct Scratch {
-    /// Per partner: visits of the owner that met it, and the last such visit; side by side so a
-    /// meeting touches one cache line.
-    slot: Vec<(u32, u32)>,
+    slot: Vec<Slot>,
     touched: Vec<u32>,
 }
 
 impl Scratch {
     fn new(n: usize) -> Self {
         Scratch {
-            slot: vec![(0, u32::MAX); n],
+            slot: vec![Slot::default(); n],
             touched: Vec::new(),
         }
     }
 
     fn reset(&mut self) {
         for &a in &self.touched {
-            self.slot[a as usize] = (0, u32::MAX);
+            self.slot[a as usize] = Slot::default();
         }
         self.touched.clear();
     }
 }
 
 impl Counted {
-    fn positions(&self, a: u32) -> &[u32] {
-        &self.acct_pos[self.acct_start[a as usize]..self.acct_start[a as usize + 1]]
-    }
-
     fn profile(&self, a: u32) -> &[Prof] {
         &self.prof[self.prof_start[a as usize]..self.prof_start[a as usize + 1]]
     }
@@ -558,70 +563,72 @@ impl Counted {
         self.lane_start.partition_point(|&s| s <= p as usize) - 1
     }
 
-    /// Calls `f(j)` for every side event `j` that co-occurs with the event at `p` and counts:
-    /// within the window and the fan-out in the same lane (`lane_lo..lane_end`), of another
-    /// account, and not on a trade between the two accounts.
-    fn for_each_meeting(&self, p: usize, lane_lo: usize, lane_end: usize, mut f: impl FnMut(usize)) {
-        let (b, t, own_cp) = (self.acct[p], self.ts[p], self.cp[p]);
-        let mut meet = |j: usize| {
-            let a = self.acct[j];
-            // Same account, or the two trade with each other here: not synchronisation.
-            if a != b && self.cp[j] != b && own_cp != a {
-                f(j);
-            }
-        };
-        let lo = lane_lo.max(p.saturating_sub(self.fanout));
-        let mut j = p;
-        while j > lo {
-            j -= 1;
-            if self.ts[j] < t - self.window {
-                break;
-            }
-            meet(j);
+    /// Calls `f(j)` for every side event `j` that co-occurs with the event at `p`, in position
+    /// (so time) order: within the window and the fan-out in the same lane (`lane_lo..lane_end`),
+    /// of another account ranked below `below`, and not on a trade between the two accounts.
+    fn for_each_meeting(
+        &self,
+        p: usize,
+        lane_lo: usize,
+        lane_end: usize,
+        below: u32,
+        mut f: impl FnMut(usize),
+    ) {
+        let (b, t) = (self.acct[p], self.ts[p]);
+        let floor = lane_lo.max(p.saturating_sub(self.fanout));
+        let mut lo = p;
+        while lo > floor && self.ts[lo - 1] >= t - self.window {
+            lo -= 1;
         }
         let hi = lane_end.min(p + self.fanout + 1);
-        for j in p + 1..hi {
+        for j in lo..hi {
             if self.ts[j] > t + self.window {
                 break;
             }
-            meet(j);
+            let a = self.acct[j];
+            // Same account (`j == p` included), or the two trade with each other here: not
+            // synchronisation.
+            if a < below && a != b && self.cp[j] != b && self.cp[p] != a {
+                f(j);
+            }
         }
     }
 
-    /// Walks the counted events of `a` in order, calling `f(position, visit number)`; visit
-    /// numbers start at 1 and are distinct across lanes.
+    /// Walks the counted events of `a` in order, calling `f(position, lane start, lane end,
+    /// visit)`.
     fn walk(&self, a: u32, mut f: impl FnMut(usize, usize, usize, u32)) {
-        let mut visit = 0u32;
         let (mut lane_lo, mut lane_end) = (0usize, 0usize);
-        let mut visits = Visits::new(self.window);
-        for &p in self.positions(a) {
+        let range = self.acct_start[a as usize]..self.acct_start[a as usize + 1];
+        for (&p, &visit) in self.acct_pos[range.clone()].iter().zip(&self.own_visit[range]) {
             let p = p as usize;
             if p >= lane_end {
                 let lane = self.lane_of(p as u32);
                 lane_lo = self.lane_start[lane];
                 lane_end = self.lane_start[lane + 1];
-                visits = Visits::new(self.window);
-            }
-            if visits.step(self.ts[p]) {
-                visit += 1;
             }
             f(p, lane_lo, lane_end, visit);
         }
     }
 
-    /// Counts, for owner `b`, the visits of `b` that meet each partner, into `scratch`. Returns
-    /// the number of distinct partners.
+    /// Tallies, for owner `b` and every partner ranked before it (busier), the visits of each
+    /// that meet the other, into `scratch`. Returns the number of such partners met.
     fn scan(&self, b: u32, scratch: &mut Scratch) -> usize {
-        self.walk(b, |p, lane_lo, lane_end, visit| {
-            self.for_each_meeting(p, lane_lo, lane_end, |j| {
-                let a = self.acct[j] as usize;
-                let slot = &mut scratch.slot[a];
-                if slot.1 != visit {
-                    if slot.0 == 0 {
-                        scratch.touched.push(a as u32);
-                    }
-                    slot.0 += 1;
-                    slot.1 = visit;
+        self.walk(b, |p, lane_lo, lane_end, own_visit| {
+            // Only busier partners: the other pairs are the partners' to count.
+            self.for_each_meeting(p, lane_lo, lane_end, b, |j| {
+                let a = self.acct[j];
+                let slot = &mut scratch.slot[a as usize];
+                if slot.own_count == 0 {
+                    scratch.touched.push(a);
+                }
+                if slot.own_last != own_visit {
+                    slot.own_count += 1;
+                    slot.own_last = own_visit;
+                }
+                let partner_visit = self.visit[j];
+                if partner_visit > slot.partner_last {
+                    slot.partner_count += 1;
+                    slot.partner_last = partner_visit;
                 }
             });
         });
@@ -690,7 +697,7 @@ impl Counted {
                 return;
             }
             let mut hit = None;
-            self.for_each_meeting(p, lane_lo, lane_end, |j| {
+            self.for_each_meeting(p, lane_lo, lane_end, u32::MAX, |j| {
                 if hit.is_none() && self.acct[j] == b {
                     hit = Some(j);
                 }
