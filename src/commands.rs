@@ -1,11 +1,20 @@
 //! The subcommands: each takes its parsed arguments, calls the libraries and prints a summary.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
 use graph_core::GraphStats;
 use ingest::{Encoding, IngestOptions, RedbStore, Store};
+
+/// Prints a line to standard output, returning the error (a closed pipe, say) instead of
+/// panicking as `println!` does.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
 
 /// Settings every command shares.
 #[derive(Debug)]
@@ -64,7 +73,7 @@ pub fn gen_cmd(ctx: &Ctx, args: &GenArgs) -> Result<()> {
     })
     .with_context(|| format!("generating into {}", args.out.display()))?;
     pb.finish_and_clear();
-    println!(
+    outln!(
         "generated {} accounts (seed {}) in {:.1}s into {}: {} planted groups over {} accounts",
         args.accounts,
         args.seed,
@@ -74,7 +83,7 @@ pub fn gen_cmd(ctx: &Ctx, args: &GenArgs) -> Result<()> {
         summary.grouped_accounts
     );
     for (file, rows) in &summary.files {
-        println!("  {file:<22} {rows:>12} rows");
+        outln!("  {file:<22} {rows:>12} rows");
     }
     Ok(())
 }
@@ -93,9 +102,9 @@ pub fn ingest_cmd(ctx: &Ctx, args: &IngestArgs) -> Result<()> {
     store
         .export_run_files()
         .context("writing rejects.csv and warnings.csv")?;
-    print!("{}", summary.to_table());
+    write!(std::io::stdout().lock(), "{}", summary.to_table())?;
     let t = summary.totals();
-    println!(
+    outln!(
         "{} rows in {:.1}s ({:.0} rows/s); rejects: {}, warnings: {}",
         t.read,
         summary.seconds,
@@ -118,26 +127,26 @@ pub fn stats_cmd(ctx: &Ctx, args: &StatsArgs) -> Result<()> {
     let g = ingest::load::load_graph(&store, ctx.progress).context("loading the graph")?;
     let stats = GraphStats::compute(&g, args.top);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&stats)?);
+        outln!("{}", serde_json::to_string_pretty(&stats)?);
         return Ok(());
     }
-    println!("nodes");
+    outln!("nodes");
     for (k, n) in &stats.nodes {
-        println!("  {k:<16} {n:>12}");
+        outln!("  {k:<16} {n:>12}");
     }
-    println!("edges");
+    outln!("edges");
     for (k, n) in &stats.edges {
-        println!("  {k:<16} {n:>12}");
+        outln!("  {k:<16} {n:>12}");
     }
-    println!("highest degree by node kind");
+    outln!("highest degree by node kind");
     for c in &stats.max_degree {
-        println!("  {:<16} {:<28} {:>8}", c.kind, c.id, c.count);
+        outln!("  {:<16} {:<28} {:>8}", c.kind, c.id, c.count);
     }
-    println!("largest identifier hubs (subjects sharing one value)");
+    outln!("largest identifier hubs (subjects sharing one value)");
     for c in &stats.hubs {
-        println!("  {:<16} {:<28} {:>8}", c.kind, c.id, c.count);
+        outln!("  {:<16} {:<28} {:>8}", c.kind, c.id, c.count);
     }
-    println!(
+    outln!(
         "graph memory: {:.1} MiB ({:.1} bytes per edge)",
         stats.memory_bytes as f64 / (1 << 20) as f64,
         stats.memory_bytes as f64 / g.edge_count().max(1) as f64
@@ -225,36 +234,36 @@ pub fn analyze_cmd(ctx: &Ctx, args: &AnalyzeArgs) -> Result<()> {
     let mut trade_ids = Vec::new();
     let mut instruments: std::collections::HashMap<String, u32> = Default::default();
     store.scan(Table::Trades, &mut |r| {
-        if let Record::Trade(t) = r {
-            if let (Some(buy), Some(sell)) = (g.find(&t.buy_account), g.find(&t.sell_account)) {
-                let n = instruments.len() as u32;
-                let instrument = *instruments.entry(t.instrument).or_insert(n);
-                trades.push(detectors::behaviour::TradeEvent {
-                    id: trade_ids.len() as u32,
-                    ts: t.ts,
-                    instrument,
-                    buy,
-                    sell,
-                    price: t.price,
-                    volume: t.volume,
-                });
-                trade_ids.push(t.trade_id);
-            }
+        if let Record::Trade(t) = r
+            && let (Some(buy), Some(sell)) = (g.find(&t.buy_account), g.find(&t.sell_account))
+        {
+            let n = instruments.len() as u32;
+            let instrument = *instruments.entry(t.instrument).or_insert(n);
+            trades.push(detectors::behaviour::TradeEvent {
+                id: trade_ids.len() as u32,
+                ts: t.ts,
+                instrument,
+                buy,
+                sell,
+                price: t.price,
+                volume: t.volume,
+            });
+            trade_ids.push(t.trade_id);
         }
         Ok(())
     })?;
     let mut transfers = Vec::new();
     store.scan(Table::Transfers, &mut |r| {
-        if let Record::Transfer(t) = r {
-            if let (Some(from), Some(to)) = (g.find(&t.from_account), g.find(&t.to_account)) {
-                transfers.push(detectors::flows::TransferEvent {
-                    id: transfers.len() as u32,
-                    ts: t.ts,
-                    from,
-                    to,
-                    amount: t.amount,
-                });
-            }
+        if let Record::Transfer(t) = r
+            && let (Some(from), Some(to)) = (g.find(&t.from_account), g.find(&t.to_account))
+        {
+            transfers.push(detectors::flows::TransferEvent {
+                id: transfers.len() as u32,
+                ts: t.ts,
+                from,
+                to,
+                amount: t.amount,
+            });
         }
         Ok(())
     })?;
@@ -282,7 +291,7 @@ pub fn analyze_cmd(ctx: &Ctx, args: &AnalyzeArgs) -> Result<()> {
         previous: &previous,
     };
     let mut analysis = detectors::analysis::run(&g, &input, &cfg, &mut |s| {
-        pb.set_message(format!("analysing: {s}"))
+        pb.set_message(format!("analysing: {s}"));
     })?;
     pb.finish_and_clear();
     let results = &mut analysis.results;
@@ -324,21 +333,29 @@ pub fn analyze_cmd(ctx: &Ctx, args: &AnalyzeArgs) -> Result<()> {
     });
 
     let by_status = |s: &str| results.groups.iter().filter(|g| g.status == s).count();
-    println!(
+    outln!(
         "{} suspected groups over {} accounts ({} unreported, {} partially reported, {} reported); {} evidence links; {} wash-trade groups",
         results.groups.len(),
-        results.groups.iter().map(|g| g.accounts.len()).sum::<usize>(),
+        results
+            .groups
+            .iter()
+            .map(|g| g.accounts.len())
+            .sum::<usize>(),
         by_status("unreported"),
         by_status("partially_reported"),
         by_status("reported"),
         results.links,
         results.wash_trades.len(),
     );
-    println!("stage timings:");
+    outln!("stage timings:");
     for t in &results.timings {
-        println!("  {:<14} {:>8.2}s", t.stage, t.seconds);
+        outln!("  {:<14} {:>8.2}s", t.stage, t.seconds);
     }
-    println!("  {:<14} {:>8.2}s", "total", started.elapsed().as_secs_f64());
+    outln!(
+        "  {:<14} {:>8.2}s",
+        "total",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -375,7 +392,9 @@ pub fn read_truth(path: &Path) -> Result<Vec<Vec<String>>> {
 pub fn eval_cmd(ctx: &Ctx, args: &EvalArgs) -> Result<()> {
     let store = require_store(ctx)?;
     let Some(results) = load_results(&store)? else {
-        return Err(InputError("no analysis in the store (run `ctrlgraph analyze` first)".into()).into());
+        return Err(
+            InputError("no analysis in the store (run `ctrlgraph analyze` first)".into()).into(),
+        );
     };
     let truth = read_truth(&args.truth)?;
     let n = store.count(graph_core::model::Table::Accounts)? as usize;
@@ -388,24 +407,28 @@ pub fn eval_cmd(ctx: &Ctx, args: &EvalArgs) -> Result<()> {
         .collect();
     let base = detectors::eval::evaluate(&naive, &truth, n);
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({ "ctrlgraph": ours, "naive_baseline": base, "accounts": n })
         );
         return Ok(());
     }
-    println!("{:<28} {:>10} {:>10}", "metric", "ctrlgraph", "naive");
+    outln!("{:<28} {:>10} {:>10}", "metric", "ctrlgraph", "naive");
     let rows = [
         ("pairwise precision", ours.precision, base.precision),
         ("pairwise recall", ours.recall, base.recall),
         ("pairwise F1", ours.f1, base.f1),
-        ("group recall (Jaccard>=0.5)", ours.group_recall, base.group_recall),
+        (
+            "group recall (Jaccard>=0.5)",
+            ours.group_recall,
+            base.group_recall,
+        ),
         ("adjusted Rand index", ours.ari, base.ari),
     ];
     for (name, a, b) in rows {
-        println!("{name:<28} {a:>10.4} {b:>10.4}");
+        outln!("{name:<28} {a:>10.4} {b:>10.4}");
     }
-    println!(
+    outln!(
         "{:<28} {:>10} {:>10}",
         "groups (true: {})".replace("{}", &ours.true_groups.to_string()),
         ours.detected_groups,
@@ -417,7 +440,9 @@ pub fn eval_cmd(ctx: &Ctx, args: &EvalArgs) -> Result<()> {
 pub fn report_cmd(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
     let store = require_store(ctx)?;
     let Some(results) = load_results(&store)? else {
-        return Err(InputError("no analysis in the store (run `ctrlgraph analyze` first)".into()).into());
+        return Err(
+            InputError("no analysis in the store (run `ctrlgraph analyze` first)".into()).into(),
+        );
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -444,18 +469,26 @@ pub fn report_cmd(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
                     &g.criteria.join(";"),
                     &g.status,
                     &g.accounts.len().to_string(),
-                    if g.missing_from_report.contains(a) { "true" } else { "false" },
+                    if g.missing_from_report.contains(a) {
+                        "true"
+                    } else {
+                        "false"
+                    },
                 ])?;
             }
         }
         c.flush()
     })
     .with_context(|| format!("writing {}", path.display()))?;
-    println!(
+    outln!(
         "wrote {} ({} groups, {} rows)",
         path.display(),
         results.groups.len(),
-        results.groups.iter().map(|g| g.accounts.len()).sum::<usize>()
+        results
+            .groups
+            .iter()
+            .map(|g| g.accounts.len())
+            .sum::<usize>()
     );
     Ok(())
 }
@@ -475,20 +508,30 @@ pub fn similar_cmd(ctx: &Ctx, args: &SimilarArgs) -> Result<()> {
         store.get_blob(EMBEDDINGS_BLOB)?,
         store.get_blob(EMBEDDING_IDS_BLOB)?,
     ) else {
-        return Err(InputError("no embeddings in the store (run `ctrlgraph analyze` first)".into()).into());
+        return Err(InputError(
+            "no embeddings in the store (run `ctrlgraph analyze` first)".into(),
+        )
+        .into());
     };
     let mut emb = detectors::embed::Embeddings::from_bytes(&bytes)?;
     let ids = String::from_utf8(ids).context("decoding the embedding ids")?;
     let ids: Vec<&str> = ids.split('\n').collect();
-    anyhow::ensure!(ids.len() == emb.len(), "stored embeddings and their ids disagree");
+    anyhow::ensure!(
+        ids.len() == emb.len(),
+        "stored embeddings and their ids disagree"
+    );
     // Rows are addressed by position, so the stored node indices are replaced by row numbers.
     emb.nodes = (0..emb.len() as u32).map(graph_core::NodeId).collect();
     let Some(row) = ids.iter().position(|id| *id == args.account) else {
-        return Err(InputError(format!("no account `{}` in the analysed graph", args.account)).into());
+        return Err(InputError(format!(
+            "no account `{}` in the analysed graph",
+            args.account
+        ))
+        .into());
     };
-    println!("{:<24} {:>8}", "account", "cosine");
+    outln!("{:<24} {:>8}", "account", "cosine");
     for (n, cos) in emb.similar(graph_core::NodeId(row as u32), args.k) {
-        println!("{:<24} {cos:>8.4}", ids[n.index()]);
+        outln!("{:<24} {cos:>8.4}", ids[n.index()]);
     }
     Ok(())
 }

@@ -17,7 +17,12 @@ mod commands;
 #[command(name = "ctrlgraph", version, about)]
 struct Cli {
     /// The store folder (embedded database, rejects and results).
-    #[arg(long, global = true, env = "CTRLGRAPH_STORE", default_value = "./ctrlgraph-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "CTRLGRAPH_STORE",
+        default_value = "./ctrlgraph-data"
+    )]
     store: PathBuf,
     /// Log format on standard error.
     #[arg(long, global = true, env = "CTRLGRAPH_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
@@ -93,7 +98,11 @@ fn init_logs(format: &str) {
     let registry = tracing_subscriber::registry().with(filter);
     if format == "json" {
         registry
-            .with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            )
             .init();
     } else {
         let indicatif = tracing_indicatif::IndicatifLayer::new();
@@ -103,4 +112,3 @@ fn init_logs(format: &str) {
             .init();
     }
 }
-

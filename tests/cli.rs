@@ -42,9 +42,16 @@ fn missing_accounts_csv_exits_2_with_a_clear_message() {
     let data = tmp.path().join("data");
     fs::create_dir(&data).unwrap();
     fs::write(data.join("persons.csv"), "person_id\nP1\n").unwrap();
-    let o = run(&tmp.path().join("store"), &["ingest", data.to_str().unwrap()]);
+    let o = run(
+        &tmp.path().join("store"),
+        &["ingest", data.to_str().unwrap()],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("accounts.csv is required and missing"), "{}", text(&o));
+    assert!(
+        text(&o).contains("accounts.csv is required and missing"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -54,7 +61,10 @@ fn ingest_prints_per_file_counts_and_writes_rejects() {
     let o = run(&store, &["ingest", fixture("bad-input").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    let total = out.lines().find(|l| l.starts_with("total")).expect("a total row");
+    let total = out
+        .lines()
+        .find(|l| l.starts_with("total"))
+        .expect("a total row");
     let cells: Vec<&str> = total.split_whitespace().collect();
     assert_eq!(&cells[1..4], ["52", "30", "22"], "{out}");
     let rejects = fs::read_to_string(store.join("rejects.csv")).unwrap();
@@ -87,7 +97,11 @@ fn write_big(dir: &Path, accounts: usize, trades: usize) {
         writeln!(a, "BA{i},BP{i},individual").unwrap();
     }
     let mut t = std::io::BufWriter::new(fs::File::create(dir.join("trades.csv")).unwrap());
-    writeln!(t, "trade_id,ts,instrument,buy_account,sell_account,price,volume").unwrap();
+    writeln!(
+        t,
+        "trade_id,ts,instrument,buy_account,sell_account,price,volume"
+    )
+    .unwrap();
     for i in 0..trades {
         writeln!(
             t,
@@ -129,17 +143,24 @@ fn a_killed_ingest_leaves_the_previous_state_intact_and_readable() {
         if grown || started.elapsed() > Duration::from_secs(3) {
             break;
         }
-        assert!(child.try_wait().unwrap().is_none(), "the ingest finished before it could be killed");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the ingest finished before it could be killed"
+        );
     }
     child.kill().unwrap();
     child.wait().unwrap();
 
     let after = run(&store, &["stats", "--json"]);
     assert_eq!(after.status.code(), Some(0), "{}", text(&after));
-    assert_eq!(after.stdout, before.stdout, "the store is as before the killed run");
+    assert_eq!(
+        after.stdout, before.stdout,
+        "the store is as before the killed run"
+    );
     // And the interrupted dataset loads completely when run again.
     let o = run(&store, &["ingest", big.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let v: serde_json::Value = serde_json::from_slice(&run(&store, &["stats", "--json"]).stdout).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&run(&store, &["stats", "--json"]).stdout).unwrap();
     assert_eq!(v["nodes"][0], serde_json::json!(["account", 50_004]));
 }

@@ -60,7 +60,12 @@ fn analyse(dataset: &Path, truth: &[Vec<String>]) -> Metrics {
         ..AnalysisInput::default()
     };
     let a = run(&g, &input, &AnalysisConfig::default(), &mut |_| {}).unwrap();
-    let detected: Vec<Vec<String>> = a.results.groups.iter().map(|g| g.accounts.clone()).collect();
+    let detected: Vec<Vec<String>> = a
+        .results
+        .groups
+        .iter()
+        .map(|g| g.accounts.clone())
+        .collect();
     let n = store.count(Table::Accounts).unwrap() as usize;
     evaluate(&detected, truth, n)
 }
@@ -70,7 +75,10 @@ fn read_truth(path: &Path) -> Vec<Vec<String>> {
     let mut r = csv::Reader::from_path(path).unwrap();
     for row in r.records() {
         let row = row.unwrap();
-        groups.entry(row[1].to_owned()).or_default().push(row[0].to_owned());
+        groups
+            .entry(row[1].to_owned())
+            .or_default()
+            .push(row[0].to_owned());
     }
     groups.into_values().collect()
 }
@@ -116,7 +124,10 @@ fn amlsim_dataset(out: &Path) -> Vec<Vec<String>> {
         g.insert(format!("AC{}", &row[4]));
         g.insert(format!("AC{}", &row[5]));
     }
-    groups.into_values().map(|s| s.into_iter().collect()).collect()
+    groups
+        .into_values()
+        .map(|s| s.into_iter().collect())
+        .collect()
 }
 
 #[test]

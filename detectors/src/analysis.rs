@@ -9,11 +9,11 @@ use graph_core::{NodeId, PropertyGraph};
 
 use crate::behaviour::{self, TradeEvent};
 use crate::control::{ControlAnalysis, ControlBasis, ControlConfig};
-use crate::flows::{FlowConfig, TransferEvent, identical_amount_flows, similar_amount_fans};
 use crate::embed::{Embeddings, FastRpConfig, fast_rp};
 use crate::evidence::{
     ControlFact, Criterion, EvidenceConfig, EvidenceGraph, MatchedFact, SyncFact, collect_links,
 };
+use crate::flows::{FlowConfig, TransferEvent, identical_amount_flows, similar_amount_fans};
 use crate::groups::{Group, GroupConfig, assemble, compare_with_reported, stable_ids};
 use crate::results::{AnalysisResults, GroupRecord, StageTiming, WashRecord, link_record};
 
@@ -118,7 +118,11 @@ pub fn run(
     let mut flows = identical_amount_flows(input.transfers, &cfg.flows);
     let identical = flows.len();
     flows.extend(similar_amount_fans(input.transfers, &cfg.flows));
-    tracing::info!(identical, fans = flows.len() - identical, "fund-flow patterns");
+    tracing::info!(
+        identical,
+        fans = flows.len() - identical,
+        "fund-flow patterns"
+    );
     timed("behaviour", &mut timings, t);
 
     stage("evidence");
@@ -284,7 +288,11 @@ fn to_results(
         groups: records,
         wash_trades,
         hubs: ev.hubs.iter().map(|(n, c)| (ident(*n), *c)).collect(),
-        placeholders: ev.placeholders.iter().map(|(n, c)| (ident(*n), *c)).collect(),
+        placeholders: ev
+            .placeholders
+            .iter()
+            .map(|(n, c)| (ident(*n), *c))
+            .collect(),
         timings: Vec::new(),
         accounts: g.nodes_of_kind(graph_core::NodeKind::Account).count() as u64,
         links: ev.links.len() as u64,

@@ -62,7 +62,11 @@ pub fn evaluate(detected: &[Vec<String>], truth: &[Vec<String>], n_accounts: usi
         best_jaccard.iter().filter(|j| **j >= 0.5).count() as f64 / truth.len() as f64
     };
     let total = pairs(n_accounts);
-    let expected = if total > 0.0 { sum_a * sum_b / total } else { 0.0 };
+    let expected = if total > 0.0 {
+        sum_a * sum_b / total
+    } else {
+        0.0
+    };
     let max = 0.5 * (sum_a + sum_b);
     let ari = if max - expected != 0.0 {
         (tp - expected) / (max - expected)
@@ -133,7 +137,10 @@ mod tests {
     fn perfect_detection_scores_one() {
         let truth = vec![v(&["a", "b", "c"]), v(&["d", "e"])];
         let m = evaluate(&truth, &truth, 10);
-        assert_eq!((m.precision, m.recall, m.f1, m.group_recall), (1.0, 1.0, 1.0, 1.0));
+        assert_eq!(
+            (m.precision, m.recall, m.f1, m.group_recall),
+            (1.0, 1.0, 1.0, 1.0)
+        );
         assert!((m.ari - 1.0).abs() < 1e-12);
     }
 

@@ -410,7 +410,12 @@ pub fn is_placeholder(kind: IdentifierKind, value: &str) -> bool {
             all_same(&v)
                 || matches!(
                     v.as_str(),
-                    "NA" | "N/A" | "NONE" | "NULL" | "UNKNOWN" | "DEFAULT" | "TO BE FILLED BY O.E.M."
+                    "NA" | "N/A"
+                        | "NONE"
+                        | "NULL"
+                        | "UNKNOWN"
+                        | "DEFAULT"
+                        | "TO BE FILLED BY O.E.M."
                 )
         }
         IdentifierKind::Phone | IdentifierKind::BankAccount => all_same(value),
@@ -693,7 +698,11 @@ pub fn collect_links(
         }
         for (i, &(a, ra)) in on.iter().enumerate() {
             for &(b, rb) in &on[i + 1..] {
-                let role = if role_weight(ra) <= role_weight(rb) { ra } else { rb };
+                let role = if role_weight(ra) <= role_weight(rb) {
+                    ra
+                } else {
+                    rb
+                };
                 c.add(
                     a,
                     b,
@@ -725,9 +734,7 @@ pub fn collect_links(
             | RelationKind::Relative => (SignalKind::Family, Criterion::C5, cfg.family),
             RelationKind::AgentOf => (SignalKind::AccountRole, Criterion::C2, cfg.agent_of),
             RelationKind::Guarantor => (SignalKind::Arrangement, Criterion::C6, cfg.guarantor),
-            RelationKind::EmployeeOf => {
-                (SignalKind::Arrangement, Criterion::C6, cfg.employee_of)
-            }
+            RelationKind::EmployeeOf => (SignalKind::Arrangement, Criterion::C6, cfg.employee_of),
             // An asset manager's products come through the control analysis.
             RelationKind::Manages => continue,
         };
@@ -799,7 +806,11 @@ pub fn collect_links(
         if t.from == t.to {
             continue;
         }
-        let key = if t.from < t.to { (t.from, t.to) } else { (t.to, t.from) };
+        let key = if t.from < t.to {
+            (t.from, t.to)
+        } else {
+            (t.to, t.from)
+        };
         let p = by_pair.entry(key).or_default();
         p.count += 1;
         p.total += t.amount;
@@ -910,7 +921,8 @@ pub fn collect_links(
         .into_iter()
         .map(|((a, b), signals)| finish_link(a, b, signals))
         .collect();
-    out.hubs.sort_unstable_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    out.hubs
+        .sort_unstable_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
     out.placeholders
         .sort_unstable_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
     out
@@ -968,7 +980,10 @@ mod tests {
         assert!(is_placeholder(IdentifierKind::Mac, "000000000000"));
         assert!(is_placeholder(IdentifierKind::Mac, "FFFFFFFFFFFF"));
         assert!(!is_placeholder(IdentifierKind::Mac, "A1B2C3D4E5F6"));
-        assert!(is_placeholder(IdentifierKind::DiskSerial, "To be filled by O.E.M."));
+        assert!(is_placeholder(
+            IdentifierKind::DiskSerial,
+            "To be filled by O.E.M."
+        ));
         assert!(!is_placeholder(IdentifierKind::Ip, "203.0.113.7"));
     }
 
@@ -1010,7 +1025,10 @@ mod tests {
                 spread: 2,
             },
         };
-        assert_eq!(finish_link(NodeId(2), NodeId(3), vec![fam, home.clone()]).weight, 0.0);
+        assert_eq!(
+            finish_link(NodeId(2), NodeId(3), vec![fam, home.clone()]).weight,
+            0.0
+        );
         assert_eq!(finish_link(NodeId(2), NodeId(3), vec![home]).weight, 0.5);
     }
 

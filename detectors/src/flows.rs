@@ -124,11 +124,11 @@ pub fn identical_amount_flows(transfers: &[TransferEvent], cfg: &FlowConfig) -> 
         let mut last_at: AHashMap<NodeId, usize> = AHashMap::new();
         for (i, t) in ts.iter().enumerate() {
             for acc in [t.from, t.to] {
-                if let Some(&j) = last_at.get(&acc) {
-                    if t.ts - ts[j].ts <= cfg.window_micros {
-                        let (a, b) = (find(&mut parent, i), find(&mut parent, j));
-                        parent[a.max(b)] = a.min(b);
-                    }
+                if let Some(&j) = last_at.get(&acc)
+                    && t.ts - ts[j].ts <= cfg.window_micros
+                {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    parent[a.max(b)] = a.min(b);
                 }
                 last_at.insert(acc, i);
             }
@@ -155,7 +155,8 @@ pub fn identical_amount_flows(transfers: &[TransferEvent], cfg: &FlowConfig) -> 
             if accounts.len() > cfg.max_accounts || accounts.len() < 2 {
                 continue;
             }
-            let edges: Vec<(NodeId, NodeId)> = members.iter().map(|&i| (ts[i].from, ts[i].to)).collect();
+            let edges: Vec<(NodeId, NodeId)> =
+                members.iter().map(|&i| (ts[i].from, ts[i].to)).collect();
             // One payer paying the same sum again and again, to one payee or to many, is a
             // standing payment or a payroll; a pattern needs money from two payers at least
             // (a round trip, a cycle, a chain, a fan-in).
@@ -258,7 +259,8 @@ pub fn similar_amount_fans(transfers: &[TransferEvent], cfg: &FlowConfig) -> Vec
     }
     // Hypotheses: every window of every account and direction that could hold a set, plus the
     // search over starts and bands within the windows that did.
-    let tested = tested as f64 + by_end.values().filter(|v| v.len() >= cfg.fan_min).count() as f64 * windows;
+    let tested =
+        tested as f64 + by_end.values().filter(|v| v.len() >= cfg.fan_min).count() as f64 * windows;
     let threshold = (tested.max(1.0) / cfg.fan_alpha).log10();
     let mut out = Vec::new();
     for (sig, (account, incoming), set) in found {
@@ -311,7 +313,9 @@ fn shape_of(edges: &[(NodeId, NodeId)]) -> FlowShape {
         return FlowShape::FanOut;
     }
     // Every account both sends and receives: the money goes round.
-    if out_deg.keys().all(|a| in_deg.contains_key(a)) && in_deg.keys().all(|a| out_deg.contains_key(a)) {
+    if out_deg.keys().all(|a| in_deg.contains_key(a))
+        && in_deg.keys().all(|a| out_deg.contains_key(a))
+    {
         return FlowShape::Cycle;
     }
     FlowShape::Chain
@@ -365,7 +369,10 @@ mod tests {
         assert_eq!(found.len(), 2, "{found:?}");
         let fan = found.iter().find(|p| p.amount == 4.85).unwrap();
         assert_eq!(fan.shape, FlowShape::FanIn);
-        assert_eq!(fan.accounts, vec![NodeId(10), NodeId(11), NodeId(12), NodeId(13)]);
+        assert_eq!(
+            fan.accounts,
+            vec![NodeId(10), NodeId(11), NodeId(12), NodeId(13)]
+        );
         let cycle = found.iter().find(|p| p.amount == 10.27).unwrap();
         assert_eq!(cycle.shape, FlowShape::Cycle);
         assert_eq!(cycle.transfers, vec![0, 1, 2, 3]);
@@ -377,7 +384,9 @@ mod tests {
         let mut tape = Vec::new();
         let mut x = 17u64;
         let mut next = || {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             x >> 33
         };
         for i in 0..2000u32 {
@@ -388,14 +397,26 @@ mod tests {
         }
         // Four small, similar transfers into account 900 within a week.
         for (k, amount) in [3.53, 3.63, 4.45, 4.02].into_iter().enumerate() {
-            tape.push(t(5000 + k as u32, 2 + 2 * k as i64, 901 + k as u32, 900, amount));
+            tape.push(t(
+                5000 + k as u32,
+                2 + 2 * k as i64,
+                901 + k as u32,
+                900,
+                amount,
+            ));
         }
         let found = similar_amount_fans(&tape, &FlowConfig::default());
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].shape, FlowShape::FanIn);
         assert_eq!(
             found[0].accounts,
-            vec![NodeId(900), NodeId(901), NodeId(902), NodeId(903), NodeId(904)]
+            vec![
+                NodeId(900),
+                NodeId(901),
+                NodeId(902),
+                NodeId(903),
+                NodeId(904)
+            ]
         );
     }
 

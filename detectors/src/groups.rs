@@ -101,20 +101,24 @@ pub fn assemble(
     for (i, l) in ev.links.iter().enumerate() {
         if l.weight >= cfg.link_threshold {
             accepted[i] = true;
-        } else if l.weight >= cfg.weak_threshold {
-            if let Some(cos) = emb.and_then(|e| e.cosine(l.a, l.b)) {
-                if cos >= cfg.attach_cosine {
-                    accepted[i] = true;
-                    by_embedding.insert(l.a);
-                    by_embedding.insert(l.b);
-                }
-            }
+        } else if l.weight >= cfg.weak_threshold
+            && emb
+                .and_then(|e| e.cosine(l.a, l.b))
+                .is_some_and(|cos| cos >= cfg.attach_cosine)
+        {
+            accepted[i] = true;
+            by_embedding.insert(l.a);
+            by_embedding.insert(l.b);
         }
         if accepted[i] {
             uf.union(l.a.0, l.b.0);
         }
     }
-    let strong = ev.links.iter().filter(|l| l.weight >= cfg.link_threshold).count();
+    let strong = ev
+        .links
+        .iter()
+        .filter(|l| l.weight >= cfg.link_threshold)
+        .count();
     let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
     for l in ev.links.iter().filter(|l| l.weight >= cfg.link_threshold) {
         if let Some(top) = l.signals.first() {
@@ -128,7 +132,13 @@ pub fn assemble(
         "links accepted (by strongest signal)"
     );
     let mut components: BTreeMap<u32, Vec<NodeId>> = BTreeMap::new();
-    for l in ev.links.iter().zip(&accepted).filter(|(_, a)| **a).map(|(l, _)| l) {
+    for l in ev
+        .links
+        .iter()
+        .zip(&accepted)
+        .filter(|(_, a)| **a)
+        .map(|(l, _)| l)
+    {
         for x in [l.a, l.b] {
             components.entry(uf.find(x.0)).or_default().push(x);
         }
@@ -155,10 +165,10 @@ pub fn assemble(
         if l.weight < cfg.weak_threshold {
             continue;
         }
-        if let (Some(ga), Some(gb)) = (group_of.get(&l.a), group_of.get(&l.b)) {
-            if ga == gb {
-                links_of[*ga].push(i);
-            }
+        if let (Some(ga), Some(gb)) = (group_of.get(&l.a), group_of.get(&l.b))
+            && ga == gb
+        {
+            links_of[*ga].push(i);
         }
     }
     sets.into_iter()
@@ -169,7 +179,12 @@ pub fn assemble(
 }
 
 /// Splits an oversized component into Louvain communities of its accepted links.
-fn split(ev: &EvidenceGraph, accepted: &[bool], members: &[NodeId], cfg: &GroupConfig) -> Vec<Vec<NodeId>> {
+fn split(
+    ev: &EvidenceGraph,
+    accepted: &[bool],
+    members: &[NodeId],
+    cfg: &GroupConfig,
+) -> Vec<Vec<NodeId>> {
     let index: AHashMap<NodeId, u32> = members
         .iter()
         .enumerate()
@@ -223,14 +238,18 @@ fn explain(
             *e = e.max(l.weight);
         }
         for s in &l.signals {
-            if s.kind == SignalKind::Family && l.signals.iter().all(|o| o.kind == SignalKind::Family) {
+            if s.kind == SignalKind::Family
+                && l.signals.iter().all(|o| o.kind == SignalKind::Family)
+            {
                 continue;
             }
             *by_kind.entry(s.kind).or_default() += s.weight;
             criteria.insert(s.criterion);
             let party = match &s.evidence {
                 Evidence::Control { controller, .. } => Some((*controller, "ultimate controller")),
-                Evidence::Authorised { person, .. } => Some((*person, "authorised on the accounts")),
+                Evidence::Authorised { person, .. } => {
+                    Some((*person, "authorised on the accounts"))
+                }
                 Evidence::Officer { person, .. } => Some((*person, "officer of the holders")),
                 Evidence::SameHolder { holder } => Some((*holder, "holder of the accounts")),
                 _ => None,
@@ -434,11 +453,18 @@ mod tests {
             ("G-A1".to_string(), v(&["A1", "A2", "A3"])),
             ("G-B1".to_string(), v(&["B1", "B2"])),
         ];
-        let now = vec![v(&["A0", "A1", "A2", "A3"]), v(&["C1", "C2"]), v(&["B1", "B9", "B8"])];
+        let now = vec![
+            v(&["A0", "A1", "A2", "A3"]),
+            v(&["C1", "C2"]),
+            v(&["B1", "B9", "B8"]),
+        ];
         let ids = stable_ids(&now, &prev);
         assert_eq!(ids[0], "G-A1", "grown group keeps its id");
         assert_eq!(ids[1], "G-C1");
-        assert_eq!(ids[2], "G-B1-2", "Jaccard 1/4 is a new group; the old id is not reused");
+        assert_eq!(
+            ids[2], "G-B1-2",
+            "Jaccard 1/4 is a new group; the old id is not reused"
+        );
     }
 
     #[test]
@@ -449,7 +475,10 @@ mod tests {
         of.insert("A1".into(), vec!["R1"]);
         of.insert("A2".into(), vec!["R1"]);
         let (s, r, m) = compare_with_reported(&v(&["A1", "A2"]), &of, &reported);
-        assert_eq!((s, r.as_deref(), m.len()), (ReportStatus::Reported, Some("R1"), 0));
+        assert_eq!(
+            (s, r.as_deref(), m.len()),
+            (ReportStatus::Reported, Some("R1"), 0)
+        );
         let (s, _, m) = compare_with_reported(&v(&["A1", "A2", "A3"]), &of, &reported);
         assert_eq!((s, m), (ReportStatus::PartiallyReported, v(&["A3"])));
         let (s, _, _) = compare_with_reported(&v(&["A1", "A9"]), &of, &reported);

@@ -106,7 +106,11 @@ fn path_text(g: &PropertyGraph, path: &[EdgeId]) -> String {
 }
 
 /// Spells out one signal.
-pub fn signal_record(g: &PropertyGraph, s: &Signal, trade_ids: &dyn Fn(u32) -> String) -> SignalRecord {
+pub fn signal_record(
+    g: &PropertyGraph,
+    s: &Signal,
+    trade_ids: &dyn Fn(u32) -> String,
+) -> SignalRecord {
     let key = |n| g.key(n).to_owned();
     let (description, subjects) = match &s.evidence {
         Evidence::SameHolder { holder } => (
@@ -126,7 +130,10 @@ pub fn signal_record(g: &PropertyGraph, s: &Signal, trade_ids: &dyn Fn(u32) -> S
                 .collect::<Vec<_>>()
                 .join("; ");
             (
-                format!("{} controls both holders ({basis}): {paths}", key(*controller)),
+                format!(
+                    "{} controls both holders ({basis}): {paths}",
+                    key(*controller)
+                ),
                 vec![key(*controller)],
             )
         }
@@ -137,7 +144,11 @@ pub fn signal_record(g: &PropertyGraph, s: &Signal, trade_ids: &dyn Fn(u32) -> S
             shared,
         } => (
             if *shared {
-                format!("{} is {role} of both holders (and of {})", key(*person), key(*entity))
+                format!(
+                    "{} is {role} of both holders (and of {})",
+                    key(*person),
+                    key(*entity)
+                )
             } else {
                 format!("{} is {role} of {}", key(*person), key(*entity))
             },
@@ -148,7 +159,10 @@ pub fn signal_record(g: &PropertyGraph, s: &Signal, trade_ids: &dyn Fn(u32) -> S
             role,
             spread,
         } => (
-            format!("{} acts as {role} (authorised on {spread} account(s))", key(*person)),
+            format!(
+                "{} acts as {role} (authorised on {spread} account(s))",
+                key(*person)
+            ),
             vec![key(*person)],
         ),
         Evidence::Relation { from, to, kind } => (
@@ -160,7 +174,10 @@ pub fn signal_record(g: &PropertyGraph, s: &Signal, trade_ids: &dyn Fn(u32) -> S
             kind,
             spread,
         } => (
-            format!("shared {kind} `{}` (used by {spread} holder(s))", key(*identifier)),
+            format!(
+                "shared {kind} `{}` (used by {spread} holder(s))",
+                key(*identifier)
+            ),
             vec![format!("{kind}:{}", key(*identifier))],
         ),
         Evidence::Transfers { count, total } => (

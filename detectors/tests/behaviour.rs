@@ -126,7 +126,35 @@ fn omnipresent_accounts_are_left_out_of_their_lane() {
     }
     let report = synchronised_pairs(&tape.trades, &SyncConfig::default());
     assert!(report.omnipresent_account_lanes >= 1);
-    assert!(report.pairs.iter().all(|p| p.a != NodeId(5) && p.b != NodeId(5)));
+    assert!(
+        report
+            .pairs
+            .iter()
+            .all(|p| p.a != NodeId(5) && p.b != NodeId(5))
+    );
+}
+
+#[test]
+fn a_pair_in_an_illiquid_contract_is_not_omnipresent() {
+    let mut tape = Tape {
+        seed: 4,
+        ..Tape::default()
+    };
+    tape.background(2000, 14_400.0, 1000, 1300);
+    // Instrument 9 trades only when the pair does: six times in four hours.
+    for k in 0..6 {
+        let t = 500.0 + 2000.0 * f64::from(k);
+        tape.push(t, 9, 40, 1001, 101.0, 1);
+        tape.push(t + 0.4, 9, 41, 1002, 101.0, 1);
+    }
+    let report = synchronised_pairs(&tape.trades, &SyncConfig::default());
+    assert_eq!(report.omnipresent_account_lanes, 0);
+    let pair = report
+        .pairs
+        .iter()
+        .find(|p| (p.a, p.b) == (NodeId(40), NodeId(41)))
+        .expect("pair reported");
+    assert_eq!(pair.co_events, 6);
 }
 
 #[test]
@@ -219,9 +247,19 @@ fn wash_trades_per_group_with_exact_volumes() {
     assert_eq!(g1.trade_ids, vec![0, 1, 5]);
     assert_eq!(g1.accounts, vec![NodeId(1), NodeId(2), NodeId(3)]);
     assert_eq!(g1.instruments, vec![1, 3]);
-    assert_eq!((g1.first_ts, g1.last_ts), (T0 + 10 * SECOND, T0 + 60 * SECOND));
-    let pair_volumes: Vec<_> = g1.pairs.iter().map(|p| (p.a.0, p.b.0, p.trades, p.volume)).collect();
-    assert_eq!(pair_volumes, vec![(1, 2, 1, 5), (2, 3, 1, 7), (3, 3, 1, 19)]);
+    assert_eq!(
+        (g1.first_ts, g1.last_ts),
+        (T0 + 10 * SECOND, T0 + 60 * SECOND)
+    );
+    let pair_volumes: Vec<_> = g1
+        .pairs
+        .iter()
+        .map(|p| (p.a.0, p.b.0, p.trades, p.volume))
+        .collect();
+    assert_eq!(
+        pair_volumes,
+        vec![(1, 2, 1, 5), (2, 3, 1, 7), (3, 3, 1, 19)]
+    );
     let g2 = &groups[1];
     assert_eq!((g2.group, g2.trades, g2.volume), (2, 2, 34));
     assert_eq!(g2.trade_ids, vec![2, 6]);
@@ -229,7 +267,9 @@ fn wash_trades_per_group_with_exact_volumes() {
 
     // A slice assignment works through a closure too.
     let slice: Vec<Option<u32>> = vec![None, Some(1), Some(1), Some(1), Some(2), Some(2), None];
-    let by_slice = wash_trades(&tape.trades, &|n: NodeId| slice.get(n.index()).copied().flatten());
+    let by_slice = wash_trades(&tape.trades, &|n: NodeId| {
+        slice.get(n.index()).copied().flatten()
+    });
     assert_eq!(by_slice, groups);
 }
 
@@ -261,7 +301,10 @@ fn matched_pair_with_round_trips() {
     assert!(pair.significance >= report.threshold);
     assert_eq!(pair.examples.len(), 9);
     // Round-trip legs come first in the examples; the stray trade is last.
-    assert_eq!(*pair.examples.last().unwrap(), (tape.trades.len() - 1) as u32);
+    assert_eq!(
+        *pair.examples.last().unwrap(),
+        (tape.trades.len() - 1) as u32
+    );
     // Background accounts trading with each other by chance are not reported.
     assert_eq!(report.pairs.len(), 1, "{:?}", report.pairs);
 }
@@ -277,13 +320,19 @@ fn account_stats_are_exact() {
     let index = TradeIndex::new(&tape.trades);
     let s = index.account_stats(NodeId(1), 1).unwrap();
     assert_eq!((s.trades, s.buys, s.sells, s.self_trades), (4, 3, 2, 1));
-    assert_eq!((s.buy_volume, s.sell_volume, s.volume), (5 + 2 + 7, 3 + 7, 24));
+    assert_eq!(
+        (s.buy_volume, s.sell_volume, s.volume),
+        (5 + 2 + 7, 3 + 7, 24)
+    );
     assert_eq!(s.instruments, vec![(1, 2), (2, 2)]);
     assert_eq!(s.counterparties, 2);
     assert_eq!(s.top_counterparties.len(), 1);
     assert_eq!(s.top_counterparties[0].account, NodeId(2));
     assert_eq!(
-        (s.top_counterparties[0].trades, s.top_counterparties[0].volume),
+        (
+            s.top_counterparties[0].trades,
+            s.top_counterparties[0].volume
+        ),
         (2, 8)
     );
     assert_eq!((s.first_ts, s.last_ts), (T0 + SECOND, T0 + 4 * SECOND));
@@ -390,7 +439,11 @@ fn more_co_events_at_fixed_activity_score_higher() {
             tape.push(t21, 1, 21, 1002, 3500.0, 1);
         }
         let report = synchronised_pairs(&tape.trades, &SyncConfig::default());
-        let p = report.pairs.iter().find(|p| p.a == NodeId(20)).expect("pair");
+        let p = report
+            .pairs
+            .iter()
+            .find(|p| p.a == NodeId(20))
+            .expect("pair");
         assert_eq!(p.co_events, together);
         assert!(p.significance > last.1, "{together}: {p:?} after {last:?}");
         last = (together, p.significance);

@@ -299,7 +299,7 @@ impl<'a> Row<'a> {
             Check::Valid | Check::Masked => {}
             Check::Malformed => self.warn(name, format!("malformed identity number `{v}`")),
             Check::BadCheck => {
-                self.warn(name, format!("identity number `{v}` fails its check digit"))
+                self.warn(name, format!("identity number `{v}` fails its check digit"));
             }
         }
         Ok(Some(v))

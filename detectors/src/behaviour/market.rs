@@ -282,24 +282,34 @@ pub(crate) struct Buckets {
     first: i64,
     /// Active length of each bucket in microseconds, at least `min_len`.
     pub len: Vec<f64>,
+    /// The total active length of the buckets that have trades: the trading time of the tape,
+    /// without the nights and breaks between sessions.
+    pub active: f64,
 }
 
 impl Buckets {
-    /// At most this many buckets; a finer grid over a long tape is widened to fit.
-    const MAX_BUCKETS: i64 = 1 << 20;
-
-    /// Buckets of `width` microseconds over the times `ts`, each at least `min_len` long.
-    pub(crate) fn new(span: Option<(i64, i64)>, ts: &[i64], width: i64, min_len: i64) -> Self {
+    /// Buckets of `width` microseconds over the times `ts`, each at least `min_len` long, widened
+    /// if need be so that `groups` times their number stays below 2^25 (the per-(lane, bucket)
+    /// tables stay small even for a long tape of many contracts).
+    pub(crate) fn new(
+        span: Option<(i64, i64)>,
+        ts: &[i64],
+        width: i64,
+        min_len: i64,
+        groups: usize,
+    ) -> Self {
         let Some((lo, hi)) = span else {
             return Buckets {
                 width: width.max(1),
                 first: 0,
                 len: Vec::new(),
+                active: 0.0,
             };
         };
+        let max_buckets = ((1i64 << 25) / groups.max(1) as i64).max(1);
         let mut width = width.max(1);
-        if (hi - lo) / width >= Self::MAX_BUCKETS {
-            width = (hi - lo) / (Self::MAX_BUCKETS - 1) + 1;
+        if (hi - lo) / width >= max_buckets {
+            width = (hi - lo) / max_buckets + 1;
         }
         let first = lo.div_euclid(width);
         let n = (hi.div_euclid(width) - first + 1) as usize;
@@ -310,6 +320,7 @@ impl Buckets {
             lo_t[h] = lo_t[h].min(t);
             hi_t[h] = hi_t[h].max(t);
         }
+        let mut active = 0.0;
         let len = lo_t
             .iter()
             .zip(&hi_t)
@@ -317,11 +328,18 @@ impl Buckets {
                 if a > b {
                     min_len as f64
                 } else {
-                    (b - a).max(min_len) as f64
+                    let l = (b - a).max(min_len) as f64;
+                    active += l;
+                    l
                 }
             })
             .collect();
-        Buckets { width, first, len }
+        Buckets {
+            width,
+            first,
+            len,
+            active,
+        }
     }
 
     /// The number of buckets.

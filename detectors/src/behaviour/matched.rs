@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use std::time::Instant;
 
-use super::{TradeEvent, lap};
 use super::market::{Buckets, Market};
 use super::poisson::poisson_significance;
+use super::{TradeEvent, lap};
 
 /// The configuration of [`matched_pairs`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,7 +20,7 @@ pub struct MatchedConfig {
     pub profile_bucket_us: i64,
     /// The fewest trades between a reported pair (default 3).
     pub min_trades: u32,
-    /// The family-wise error rate over all pairs that traded with each other (default 0.01): the
+    /// The family-wise error rate over all pairs of accounts that trade (default 0.01): the
     /// significance threshold is `log10(tests / family_alpha)`.
     pub family_alpha: f64,
     /// A round trip's second leg comes at most this long after the first, in microseconds
@@ -75,8 +75,10 @@ pub struct MatchedReport {
     pub pairs: Vec<MatchedPair>,
     /// The significance a pair needed: `log10(tests / family_alpha)`.
     pub threshold: f64,
-    /// The number of pair hypotheses: pairs that traded with each other at least once.
+    /// The number of pair hypotheses: pairs of accounts that trade (with anyone).
     pub tests: f64,
+    /// Pairs that traded with each other at least once.
+    pub trading_pairs: u64,
 }
 
 /// Finds matched pairs in `trades`. See the module documentation for the statistic.
@@ -96,7 +98,7 @@ struct Prof {
 
 pub(crate) fn matched_on(m: &Market, trades: &[TradeEvent], cfg: &MatchedConfig) -> MatchedReport {
     let mut clock = Instant::now();
-    let buckets = Buckets::new(m.span, &m.ts, cfg.profile_bucket_us, 1);
+    let buckets = Buckets::new(m.span, &m.ts, cfg.profile_bucket_us, 1, m.instruments.len());
     let n_buckets = buckets.count().max(1);
     let n_instr = m.instruments.len();
     let n_acct = m.remap.len();
@@ -185,7 +187,11 @@ pub(crate) fn matched_on(m: &Market, trades: &[TradeEvent], cfg: &MatchedConfig)
         start += run.len();
     }
     lap(&mut clock, "matched.pairs");
-    let tests = (distinct as f64).max(1.0);
+    // Any two active accounts could have been matched, so the family is all their pairs, not
+    // only the pairs that did trade (counting those alone let three chance trades between light
+    // accounts through).
+    let active = (0..n_acct).filter(|&a| !m.range(a).is_empty()).count() as f64;
+    let tests = (active * (active - 1.0) / 2.0).max(1.0);
     let alpha = if cfg.family_alpha > 0.0 && cfg.family_alpha < 1.0 {
         cfg.family_alpha
     } else {
@@ -204,7 +210,8 @@ pub(crate) fn matched_on(m: &Market, trades: &[TradeEvent], cfg: &MatchedConfig)
             if significance < threshold {
                 return None;
             }
-            let mut legs: Vec<&TradeEvent> = run.iter().map(|&(_, i)| &trades[i as usize]).collect();
+            let mut legs: Vec<&TradeEvent> =
+                run.iter().map(|&(_, i)| &trades[i as usize]).collect();
             // Content order, so that round trips do not depend on the caller's order.
             legs.sort_by(|x, y| {
                 (x.instrument, x.ts, x.buy, x.volume)
@@ -249,6 +256,7 @@ pub(crate) fn matched_on(m: &Market, trades: &[TradeEvent], cfg: &MatchedConfig)
         pairs,
         threshold,
         tests,
+        trading_pairs: distinct,
     }
 }
 

@@ -2,16 +2,17 @@
 //! a few seconds of each other more often than their own activity explains. The design is in the
 //! parent module's documentation.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
 use graph_core::NodeId;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{TradeEvent, lap};
 use super::market::{Buckets, Market, lane_runs};
 use super::poisson::poisson_significance;
+use super::{TradeEvent, lap};
 
 /// The configuration of [`synchronised_pairs`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,8 +25,8 @@ pub struct SyncConfig {
     /// The length of the profile buckets that the expected count is computed over, in
     /// microseconds (default 30 minutes).
     pub profile_bucket_us: i64,
-    /// An account present in more than this share of a lane's active windows is not counted in
-    /// that lane (default 0.2).
+    /// An account whose visits to a lane exceed this share of the trading time in windows is not
+    /// counted in that lane (default 0.2).
     pub max_presence: f64,
     /// The fewest co-events a reported pair has (default 3).
     pub min_co_events: u32,
@@ -105,19 +106,27 @@ struct Prof {
     reach: f32,
 }
 
+/// One counted side event. The fields the scan reads for a neighbour sit together, so that a
+/// neighbourhood is one stream of memory, not four.
+#[derive(Debug, Clone, Copy, Default)]
+struct Ev {
+    ts: i64,
+    acct: u32,
+    /// The other account of the trade.
+    cp: u32,
+    /// The visit the event belongs to, numbered from 1 per account across its lanes, so that
+    /// visits of one account increase with lane and time.
+    visit: u32,
+    id: u32,
+}
+
 /// The counted side events and everything the scan and the expectation need.
 #[derive(Debug)]
 struct Counted {
     window: i64,
     fanout: usize,
-    /// Counted side events in (lane, ts) order, as parallel arrays; accounts by activity rank.
-    ts: Vec<i64>,
-    acct: Vec<u32>,
-    cp: Vec<u32>,
-    id: Vec<u32>,
-    /// The visit each event belongs to, numbered from 1 per account across its lanes, so that
-    /// visits of one account increase with lane and time.
-    visit: Vec<u32>,
+    /// Counted side events in (lane, ts) order; accounts by activity rank.
+    ev: Vec<Ev>,
     lane_start: Vec<usize>,
     /// Each account's counted positions, by rank, in lane then time order, and their visits.
     acct_start: Vec<usize>,
@@ -169,25 +178,15 @@ pub(crate) fn sync_on(m: &Market, cfg: &SyncConfig) -> SyncReport {
     let n_acct = m.remap.len();
     let n_lanes = m.lanes();
 
-    // Active window-slots per lane: the denominator of presence.
-    let slots: Vec<f64> = (0..n_lanes)
-        .into_par_iter()
-        .map(|l| {
-            let ts = &m.ts[m.lane_start[l]..m.lane_start[l + 1]];
-            ts.chunk_by(|x, y| x.div_euclid(window) == y.div_euclid(window))
-                .count() as f64
-        })
-        .collect();
+    // Presence is measured against the trading time of the tape in window-slots: an account in
+    // a fifth of all 3-second slots is there whatever the lane's liquidity, while one that
+    // trades a few times in an illiquid contract is not, however few slots that lane fills.
+    let buckets = Buckets::new(m.span, &m.ts, cfg.profile_bucket_us, window, n_lanes);
+    let slots = (buckets.active / window as f64).max(1.0);
 
     // Which (account, lane) runs are counted, as flags parallel to the account index.
     let mut keep_csr = vec![false; m.acct_pos.len()];
-    let mut slices: Vec<&mut [bool]> = Vec::with_capacity(n_acct);
-    let mut rest = keep_csr.as_mut_slice();
-    for a in 0..n_acct {
-        let (head, tail) = rest.split_at_mut(m.acct_start[a + 1] - m.acct_start[a]);
-        slices.push(head);
-        rest = tail;
-    }
+    let slices = split_by_sizes(&mut keep_csr, (0..n_acct).map(|a| m.range(a).len()));
     let omnipresent = AtomicU64::new(0);
     let counted_accounts = slices
         .into_par_iter()
@@ -196,13 +195,13 @@ pub(crate) fn sync_on(m: &Market, cfg: &SyncConfig) -> SyncReport {
             let range = m.range(a);
             let times = &m.acct_ts[range.clone()];
             let mut total = 0u64;
-            for (lane, run) in lane_runs(&m.acct_lane[range]) {
+            for (_, run) in lane_runs(&m.acct_lane[range]) {
                 let mut visits = Visits::new(window);
                 let v = times[run.clone()]
                     .iter()
                     .filter(|&&t| visits.step(t))
                     .count();
-                if v as f64 <= cfg.max_presence * slots[lane as usize] {
+                if v as f64 <= cfg.max_presence * slots {
                     flags[run].fill(true);
                     total += v as u64;
                 } else {
@@ -219,7 +218,7 @@ pub(crate) fn sync_on(m: &Market, cfg: &SyncConfig) -> SyncReport {
     let (counted_accounts, sparse_accounts) = counted_accounts;
 
     lap(&mut clock, "sync.eligibility");
-    let counted = build_counted(m, cfg, &keep_csr);
+    let counted = build_counted(m, cfg, &keep_csr, &buckets);
     drop(keep_csr);
     lap(&mut clock, "sync.profiles");
 
@@ -238,12 +237,14 @@ pub(crate) fn sync_on(m: &Market, cfg: &SyncConfig) -> SyncReport {
     // that meet it, and keeps the partners whose smaller tally reaches the threshold. Counting
     // from the light side keeps the tallies touched in the busy accounts' few cache lines.
     let co_occurring = AtomicU64::new(0);
+    let pool = Mutex::new(Vec::new());
     let survivors: Vec<(u32, u32, u32)> = (0..n_acct as u32)
         .into_par_iter()
         .with_min_len(16)
         .map_init(
-            || Scratch::new(n_acct),
-            |scratch, b| {
+            || Pooled::take(&pool, n_acct),
+            |pooled, b| {
+                let scratch = &mut pooled.scratch;
                 let touched = counted.scan(b, scratch);
                 co_occurring.fetch_add(touched as u64, Ordering::Relaxed);
                 let mut out = Vec::new();
@@ -339,8 +340,42 @@ fn mu_limits(threshold: f64, n: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Adds a finished visit `(key, start, end)` to the profile being built from `from` on; while
+/// building, `reach` holds the total span in microseconds.
+fn close_visit(prof: &mut Vec<Prof>, from: usize, visit: Option<(u32, i64, i64)>) {
+    let Some((key, start, end)) = visit else {
+        return;
+    };
+    let span = (end - start) as f32;
+    let own = prof.len() > from;
+    match prof.last_mut() {
+        Some(p) if own && p.key == key => {
+            p.visits += 1.0;
+            p.reach += span;
+        }
+        _ => prof.push(Prof {
+            key,
+            visits: 1.0,
+            reach: span,
+        }),
+    }
+}
+
+/// Cuts `slice` into consecutive pieces of the given sizes (which must add up to its length), for
+/// filling disjoint parts in parallel.
+fn split_by_sizes<T>(mut slice: &mut [T], sizes: impl Iterator<Item = usize>) -> Vec<&mut [T]> {
+    let mut out = Vec::new();
+    for n in sizes {
+        let (head, tail) = std::mem::take(&mut slice).split_at_mut(n);
+        out.push(head);
+        slice = tail;
+    }
+    debug_assert!(slice.is_empty());
+    out
+}
+
 /// Compacts the counted side events and builds the profiles and effective windows.
-fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool]) -> Counted {
+fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool], buckets: &Buckets) -> Counted {
     let mut clock = Instant::now();
     let window = cfg.window_us.max(1);
     let fanout = cfg.max_fanout.max(1) as usize;
@@ -363,133 +398,168 @@ fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool]) -> Counted {
         rank_of[a as usize] = r as u32;
     }
 
-    let mut keep = vec![false; m.ts.len()];
-    for (k, &p) in m.acct_pos.iter().enumerate() {
-        if keep_csr[k] {
-            keep[p as usize] = true;
-        }
-    }
-    let n_kept: usize = kept.iter().sum();
-    let mut newpos = vec![u32::MAX; m.ts.len()];
-    let (mut ts, mut acct, mut cp, mut id) = (
-        Vec::with_capacity(n_kept),
-        Vec::with_capacity(n_kept),
-        Vec::with_capacity(n_kept),
-        Vec::with_capacity(n_kept),
-    );
+    // Which lane-ordered events are counted: scattered from the account order in parallel.
+    let keep: Vec<AtomicBool> = (0..m.ts.len()).map(|_| AtomicBool::new(false)).collect();
+    m.acct_pos
+        .par_iter()
+        .zip(keep_csr.par_iter())
+        .filter(|&(_, &k)| k)
+        .for_each(|(&p, _)| keep[p as usize].store(true, Ordering::Relaxed));
+    let keep: Vec<bool> = keep.into_iter().map(AtomicBool::into_inner).collect();
+
+    // The counted events in lane order, one lane per task, and where each one went.
+    let per_lane: Vec<usize> = (0..n_lanes)
+        .into_par_iter()
+        .map(|l| {
+            keep[m.lane_start[l]..m.lane_start[l + 1]]
+                .iter()
+                .filter(|&&k| k)
+                .count()
+        })
+        .collect();
     let mut lane_start = vec![0usize; n_lanes + 1];
     for l in 0..n_lanes {
-        lane_start[l] = ts.len();
-        for p in m.lane_start[l]..m.lane_start[l + 1] {
-            if keep[p] {
-                newpos[p] = ts.len() as u32;
-                ts.push(m.ts[p]);
-                acct.push(rank_of[m.acct[p] as usize]);
-                cp.push(rank_of[m.cp[p] as usize]);
-                id.push(m.id[p]);
-            }
-        }
+        lane_start[l + 1] = lane_start[l] + per_lane[l];
     }
-    lane_start[n_lanes] = ts.len();
+    let mut ev = vec![Ev::default(); lane_start[n_lanes]];
+    let mut newpos = vec![u32::MAX; m.ts.len()];
+    split_by_sizes(&mut ev, per_lane.iter().copied())
+        .into_par_iter()
+        .zip(split_by_sizes(
+            &mut newpos,
+            (0..n_lanes).map(|l| m.lane_start[l + 1] - m.lane_start[l]),
+        ))
+        .enumerate()
+        .for_each(|(l, (out, moved))| {
+            let (base, first) = (lane_start[l], m.lane_start[l]);
+            let mut n = 0;
+            for p in m.lane_start[l]..m.lane_start[l + 1] {
+                if keep[p] {
+                    moved[p - first] = (base + n) as u32;
+                    out[n] = Ev {
+                        ts: m.ts[p],
+                        acct: rank_of[m.acct[p] as usize],
+                        cp: rank_of[m.cp[p] as usize],
+                        visit: 0,
+                        id: m.id[p],
+                    };
+                    n += 1;
+                }
+            }
+        });
     drop(keep);
+
+    // Each account's counted events by rank, in blocks of ranks per task.
     let mut acct_start = vec![0usize; n_acct + 1];
-    let mut acct_pos = Vec::with_capacity(n_kept);
-    let mut own_ts = Vec::with_capacity(n_kept);
-    let mut own_lane = Vec::with_capacity(n_kept);
     for (r, &a) in dense_of.iter().enumerate() {
-        for k in m.range(a as usize) {
-            if keep_csr[k] {
-                acct_pos.push(newpos[m.acct_pos[k] as usize]);
-                own_ts.push(m.acct_ts[k]);
-                own_lane.push(m.acct_lane[k]);
-            }
-        }
-        acct_start[r + 1] = acct_pos.len();
+        acct_start[r + 1] = acct_start[r] + kept[a as usize];
     }
+    let n_kept = acct_start[n_acct];
+    let (mut acct_pos, mut own_ts, mut own_lane) =
+        (vec![0u32; n_kept], vec![0i64; n_kept], vec![0u32; n_kept]);
+    const BLOCK: usize = 4096;
+    let blocks = n_acct.div_ceil(BLOCK);
+    let block_size = |i: usize| acct_start[((i + 1) * BLOCK).min(n_acct)] - acct_start[i * BLOCK];
+    split_by_sizes(&mut acct_pos, (0..blocks).map(block_size))
+        .into_par_iter()
+        .zip(split_by_sizes(&mut own_ts, (0..blocks).map(block_size)))
+        .zip(split_by_sizes(&mut own_lane, (0..blocks).map(block_size)))
+        .enumerate()
+        .for_each(|(i, ((pos, times), lanes))| {
+            let mut n = 0;
+            for &a in &dense_of[i * BLOCK..((i + 1) * BLOCK).min(n_acct)] {
+                for k in m.range(a as usize) {
+                    if keep_csr[k] {
+                        pos[n] = newpos[m.acct_pos[k] as usize];
+                        times[n] = m.acct_ts[k];
+                        lanes[n] = m.acct_lane[k];
+                        n += 1;
+                    }
+                }
+            }
+        });
     drop(newpos);
 
     lap(&mut clock, "sync.compact");
-    // Visit numbers, computed per account in order and also scattered to the lane order.
-    let mut own_visit = vec![0u32; acct_pos.len()];
-    let mut visit = vec![0u32; ts.len()];
-    for r in 0..n_acct {
-        let range = acct_start[r]..acct_start[r + 1];
-        let mut number = 0u32;
-        for (_, run) in lane_runs(&own_lane[range.clone()]) {
-            let mut visits = Visits::new(window);
-            for k in range.start + run.start..range.start + run.end {
-                if visits.step(own_ts[k]) {
-                    number += 1;
-                }
-                own_visit[k] = number;
-                visit[acct_pos[k] as usize] = number;
-            }
-        }
-    }
-
-    lap(&mut clock, "sync.visits");
-    let buckets = Buckets::new(m.span, &m.ts, cfg.profile_bucket_us, window);
+    // Visits and profiles, per block of ranks in parallel: each account's visit numbers (from 1,
+    // across its lanes) and its visits and spans per (lane, bucket), keyed lane-major so that the
+    // keys come out sorted.
     let n_buckets = buckets.count().max(1);
-
-    // Profiles: visits per (lane, bucket), keyed lane-major so keys come out sorted.
-    let profiles: Vec<Vec<Prof>> = (0..n_acct)
-        .into_par_iter()
-        .map(|a| {
-            let range = acct_start[a]..acct_start[a + 1];
-            let times = &own_ts[range.clone()];
-            // (key, visits, total span) while counting.
-            let mut raw: Vec<(u32, u32, i64)> = Vec::new();
-            for (lane, run) in lane_runs(&own_lane[range]) {
-                let mut visits = Visits::new(window);
-                let mut open: Option<(u32, i64)> = None;
-                let mut last_t = 0i64;
-                let close = |open: Option<(u32, i64)>, end: i64, raw: &mut Vec<(u32, u32, i64)>| {
-                    if let Some((key, start)) = open {
-                        match raw.last_mut() {
-                            Some(e) if e.0 == key => {
-                                e.1 += 1;
-                                e.2 += end - start;
+    let mut own_visit = vec![0u32; n_kept];
+    let blocks_out: Vec<(Vec<Prof>, Vec<usize>)> =
+        split_by_sizes(&mut own_visit, (0..blocks).map(block_size))
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, visit_out)| {
+                let ranks = i * BLOCK..((i + 1) * BLOCK).min(n_acct);
+                let base = acct_start[ranks.start];
+                let mut prof: Vec<Prof> = Vec::new();
+                let mut lens = Vec::with_capacity(ranks.len());
+                for r in ranks {
+                    let range = acct_start[r]..acct_start[r + 1];
+                    let before = prof.len();
+                    let mut number = 0u32;
+                    for (lane, run) in lane_runs(&own_lane[range.clone()]) {
+                        let mut visits = Visits::new(window);
+                        // The open visit: key, start, last event time.
+                        let mut open: Option<(u32, i64, i64)> = None;
+                        for k in range.start + run.start..range.start + run.end {
+                            let t = own_ts[k];
+                            if visits.step(t) {
+                                number += 1;
+                                close_visit(&mut prof, before, open.take());
+                                let key = lane * n_buckets as u32 + buckets.of(t) as u32;
+                                open = Some((key, t, t));
+                            } else if let Some(o) = open.as_mut() {
+                                o.2 = t;
                             }
-                            _ => raw.push((key, 1, end - start)),
+                            visit_out[k - base] = number;
                         }
+                        close_visit(&mut prof, before, open);
                     }
-                };
-                for &t in &times[run] {
-                    if visits.step(t) {
-                        close(open, last_t, &mut raw);
-                        let key = lane * n_buckets as u32 + buckets.of(t) as u32;
-                        open = Some((key, t));
+                    for p in &mut prof[before..] {
+                        // While counting, `reach` holds the total span in microseconds.
+                        let len = buckets.len[p.key as usize % n_buckets];
+                        p.reach = (f64::from(p.reach) / f64::from(p.visits) / len) as f32;
                     }
-                    last_t = t;
+                    lens.push(prof.len() - before);
                 }
-                close(open, last_t, &mut raw);
-            }
-            raw.into_iter()
-                .map(|(key, v, span)| Prof {
-                    key,
-                    visits: v as f32,
-                    reach: (span as f64 / f64::from(v) / buckets.len[key as usize % n_buckets])
-                        as f32,
-                })
-                .collect()
-        })
-        .collect();
+                (prof, lens)
+            })
+            .collect();
+    lap(&mut clock, "sync.visits");
+    // Scatter the visit numbers to the lane order, in parallel through atomics (the positions
+    // are distinct, so relaxed stores suffice).
+    let scattered: Vec<AtomicU32> = (0..ev.len()).map(|_| AtomicU32::new(0)).collect();
+    acct_pos
+        .par_iter()
+        .zip(own_visit.par_iter())
+        .for_each(|(&p, &v)| scattered[p as usize].store(v, Ordering::Relaxed));
+    ev.par_iter_mut()
+        .zip(scattered.par_iter())
+        .for_each(|(e, v)| e.visit = v.load(Ordering::Relaxed));
+    drop(scattered);
     let mut prof_start = Vec::with_capacity(n_acct + 1);
     prof_start.push(0);
-    let mut prof = Vec::with_capacity(profiles.iter().map(Vec::len).sum());
-    for p in profiles {
-        prof.extend(p);
-        prof_start.push(prof.len());
+    let mut prof = Vec::with_capacity(blocks_out.iter().map(|b| b.0.len()).sum());
+    for (block, lens) in blocks_out {
+        for n in lens {
+            prof_start.push(prof_start.last().copied().unwrap_or(0) + n);
+        }
+        prof.extend(block);
     }
 
     // The effective half-window per (lane, bucket) is `window`, or the time `fanout` counted
     // events take at that lane's rate in that bucket, whichever is shorter.
     let mut per_key = vec![0u32; n_lanes * n_buckets];
-    for l in 0..n_lanes {
-        for &t in &ts[lane_start[l]..lane_start[l + 1]] {
-            per_key[l * n_buckets + buckets.of(t)] += 1;
-        }
-    }
+    per_key
+        .par_chunks_mut(n_buckets)
+        .enumerate()
+        .for_each(|(l, counts)| {
+            for e in &ev[lane_start[l]..lane_start[l + 1]] {
+                counts[buckets.of(e.ts)] += 1;
+            }
+        });
     let gain = per_key
         .iter()
         .enumerate()
@@ -503,11 +573,7 @@ fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool]) -> Counted {
     Counted {
         window,
         fanout,
-        ts,
-        acct,
-        cp,
-        id,
-        visit,
+        ev,
         lane_start,
         acct_start,
         acct_pos,
@@ -536,6 +602,39 @@ struct Slot {
 struct Scratch {
     slot: Vec<Slot>,
     touched: Vec<u32>,
+}
+
+/// A [`Scratch`] on loan from a pool, returned when dropped. Rayon calls `map_init`'s init once
+/// per split, which can be thousands of times; allocating a fresh dense array each time had the
+/// kernel zeroing gigabytes of pages.
+struct Pooled<'p> {
+    scratch: Scratch,
+    pool: &'p Mutex<Vec<Scratch>>,
+}
+
+impl<'p> Pooled<'p> {
+    fn take(pool: &'p Mutex<Vec<Scratch>>, n: usize) -> Self {
+        let spare = pool.lock().map(|mut p| p.pop()).ok().flatten();
+        Pooled {
+            scratch: spare.unwrap_or_else(|| Scratch::new(n)),
+            pool,
+        }
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        let scratch = std::mem::replace(
+            &mut self.scratch,
+            Scratch {
+                slot: Vec::new(),
+                touched: Vec::new(),
+            },
+        );
+        if let Ok(mut p) = self.pool.lock() {
+            p.push(scratch);
+        }
+    }
 }
 
 impl Scratch {
@@ -574,22 +673,21 @@ impl Counted {
         below: u32,
         mut f: impl FnMut(usize),
     ) {
-        let (b, t) = (self.acct[p], self.ts[p]);
+        let (b, t, own_cp) = (self.ev[p].acct, self.ev[p].ts, self.ev[p].cp);
         let floor = lane_lo.max(p.saturating_sub(self.fanout));
         let mut lo = p;
-        while lo > floor && self.ts[lo - 1] >= t - self.window {
+        while lo > floor && self.ev[lo - 1].ts >= t - self.window {
             lo -= 1;
         }
         let hi = lane_end.min(p + self.fanout + 1);
-        for j in lo..hi {
-            if self.ts[j] > t + self.window {
+        for (j, e) in self.ev[lo..hi].iter().enumerate() {
+            if e.ts > t + self.window {
                 break;
             }
-            let a = self.acct[j];
             // Same account (`j == p` included), or the two trade with each other here: not
             // synchronisation.
-            if a < below && a != b && self.cp[j] != b && self.cp[p] != a {
-                f(j);
+            if e.acct < below && e.acct != b && e.cp != b && own_cp != e.acct {
+                f(lo + j);
             }
         }
     }
@@ -599,7 +697,10 @@ impl Counted {
     fn walk(&self, a: u32, mut f: impl FnMut(usize, usize, usize, u32)) {
         let (mut lane_lo, mut lane_end) = (0usize, 0usize);
         let range = self.acct_start[a as usize]..self.acct_start[a as usize + 1];
-        for (&p, &visit) in self.acct_pos[range.clone()].iter().zip(&self.own_visit[range]) {
+        for (&p, &visit) in self.acct_pos[range.clone()]
+            .iter()
+            .zip(&self.own_visit[range])
+        {
             let p = p as usize;
             if p >= lane_end {
                 let lane = self.lane_of(p as u32);
@@ -616,7 +717,7 @@ impl Counted {
         self.walk(b, |p, lane_lo, lane_end, own_visit| {
             // Only busier partners: the other pairs are the partners' to count.
             self.for_each_meeting(p, lane_lo, lane_end, b, |j| {
-                let a = self.acct[j];
+                let a = self.ev[j].acct;
                 let slot = &mut scratch.slot[a as usize];
                 if slot.own_count == 0 {
                     scratch.touched.push(a);
@@ -625,7 +726,7 @@ impl Counted {
                     slot.own_count += 1;
                     slot.own_last = own_visit;
                 }
-                let partner_visit = self.visit[j];
+                let partner_visit = self.ev[j].visit;
                 if partner_visit > slot.partner_last {
                     slot.partner_count += 1;
                     slot.partner_last = partner_visit;
@@ -664,7 +765,11 @@ impl Counted {
     /// order whichever side is shorter, so both accounts of a pair get the same bits.
     fn expected_up_to(&self, a: u32, b: u32, limit: f64) -> f64 {
         let (pa, pb) = (self.profile(a), self.profile(b));
-        let (short, long) = if pa.len() <= pb.len() { (pa, pb) } else { (pb, pa) };
+        let (short, long) = if pa.len() <= pb.len() {
+            (pa, pb)
+        } else {
+            (pb, pa)
+        };
         let mut mu = 0.0;
         let mut from = 0;
         for x in short {
@@ -698,16 +803,146 @@ impl Counted {
             }
             let mut hit = None;
             self.for_each_meeting(p, lane_lo, lane_end, u32::MAX, |j| {
-                if hit.is_none() && self.acct[j] == b {
+                if hit.is_none() && self.ev[j].acct == b {
                     hit = Some(j);
                 }
             });
             if let Some(j) = hit {
                 used = visit;
-                found.push((self.ts[p], self.id[p], self.id[j]));
+                found.push((self.ev[p].ts, self.ev[p].id, self.ev[j].id));
             }
         });
         found.sort_unstable();
-        found.into_iter().take(max).map(|(_, x, y)| (x, y)).collect()
+        found
+            .into_iter()
+            .take(max)
+            .map(|(_, x, y)| (x, y))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::behaviour::synth::{SynthConfig, generate};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    fn small(seed: u64) -> Vec<TradeEvent> {
+        generate(&SynthConfig {
+            trades: 4000,
+            accounts: 150,
+            instruments: 2,
+            hours: 1,
+            sync_pairs: 3,
+            sync_events: (4, 8),
+            seed,
+            ..SynthConfig::default()
+        })
+        .trades
+    }
+
+    /// The counted view with every account counted: the tallies depend on which events are
+    /// counted, not on why.
+    fn counted(m: &Market, cfg: &SyncConfig) -> Counted {
+        let buckets = Buckets::new(
+            m.span,
+            &m.ts,
+            cfg.profile_bucket_us,
+            cfg.window_us,
+            m.lanes(),
+        );
+        build_counted(m, cfg, &vec![true; m.acct_pos.len()], &buckets)
+    }
+
+    /// The tallies by definition, over all pairs of counted events: for each unordered pair of
+    /// accounts, the distinct visits of each that meet the other.
+    fn brute(c: &Counted) -> BTreeMap<(u32, u32), (u32, u32)> {
+        let mut met: BTreeMap<(u32, u32), (BTreeSet<u32>, BTreeSet<u32>)> = BTreeMap::new();
+        for l in 0..c.lane_start.len() - 1 {
+            for p in c.lane_start[l]..c.lane_start[l + 1] {
+                for j in c.lane_start[l]..c.lane_start[l + 1] {
+                    let (x, y) = (c.ev[p], c.ev[j]);
+                    if p == j
+                        || x.acct == y.acct
+                        || (x.ts - y.ts).abs() > c.window
+                        || p.abs_diff(j) > c.fanout
+                        || x.cp == y.acct
+                        || y.cp == x.acct
+                    {
+                        continue;
+                    }
+                    let e = met
+                        .entry((x.acct.min(y.acct), x.acct.max(y.acct)))
+                        .or_default();
+                    if x.acct < y.acct {
+                        e.0.insert(x.visit);
+                    } else {
+                        e.1.insert(x.visit);
+                    }
+                }
+            }
+        }
+        met.into_iter()
+            .map(|(k, (a, b))| (k, (a.len() as u32, b.len() as u32)))
+            .collect()
+    }
+
+    #[test]
+    fn scan_tallies_match_the_definition() {
+        for seed in 0..6 {
+            let trades = small(seed);
+            let m = Market::build(&trades);
+            for fanout in [2, 5, 64] {
+                let cfg = SyncConfig {
+                    max_fanout: fanout,
+                    ..SyncConfig::default()
+                };
+                let c = counted(&m, &cfg);
+                let want = brute(&c);
+                let mut got = BTreeMap::new();
+                let mut scratch = Scratch::new(m.remap.len());
+                for b in 0..m.remap.len() as u32 {
+                    c.scan(b, &mut scratch);
+                    for &a in &scratch.touched {
+                        let s = scratch.slot[a as usize];
+                        // a < b: the smaller rank first, its tally is the partner's.
+                        got.insert((a, b), (s.partner_count, s.own_count));
+                    }
+                    scratch.reset();
+                }
+                assert_eq!(got, want, "seed {seed} fanout {fanout}");
+            }
+        }
+    }
+
+    #[test]
+    fn expectation_is_symmetric_to_the_bit() {
+        let trades = small(9);
+        let m = Market::build(&trades);
+        let c = counted(&m, &SyncConfig::default());
+        let n = m.remap.len() as u32;
+        for a in 0..n {
+            for b in (a + 1..n).step_by(7) {
+                let (x, y) = (c.expected(a, b), c.expected(b, a));
+                assert_eq!(x.to_bits(), y.to_bits(), "{a} {b}");
+                let limit = x / 2.0;
+                assert!(c.expected_up_to(a, b, limit) > limit || x == 0.0);
+            }
+        }
+    }
+
+    #[test]
+    fn limits_bracket_the_threshold() {
+        let threshold = 9.5;
+        let limits = mu_limits(threshold, 64);
+        for (c, &mu) in limits.iter().enumerate() {
+            let c = c as u32;
+            if mu == 0.0 {
+                assert!(poisson_significance(c, 1e-12) < threshold);
+                continue;
+            }
+            assert!(poisson_significance(c, mu) < threshold, "{c}");
+            assert!(poisson_significance(c, mu * (1.0 - 1e-9)) >= threshold * (1.0 - 1e-12));
+        }
     }
 }

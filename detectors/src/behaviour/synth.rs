@@ -209,7 +209,7 @@ impl Gen<'_> {
 
     /// A price near the instrument's slowly drifting level, on its tick grid.
     fn price(&mut self, instrument: u32, ts: i64) -> f64 {
-        let (base, tick) = if instrument % 2 == 0 {
+        let (base, tick) = if instrument.is_multiple_of(2) {
             (3000.0 + 700.0 * f64::from(instrument), 0.2)
         } else {
             (100.0 + f64::from(instrument), 0.005)
@@ -296,7 +296,10 @@ pub fn generate(cfg: &SynthConfig) -> SynthMarket {
 
     let mut used = vec![false; n as usize];
     let mut fresh_pair = |rng: &mut Rng| loop {
-        let (a, b) = (rng.below(u64::from(n)) as u32, rng.below(u64::from(n)) as u32);
+        let (a, b) = (
+            rng.below(u64::from(n)) as u32,
+            rng.below(u64::from(n)) as u32,
+        );
         if a != b && !used[a as usize] && !used[b as usize] {
             used[a as usize] = true;
             used[b as usize] = true;
