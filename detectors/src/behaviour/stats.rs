@@ -60,7 +60,7 @@ pub struct Counterparty {
 }
 
 impl<'t> TradeIndex<'t> {
-    /// Indexes `trades` by account: `O(n)` time, 12 bytes per trade.
+    /// Indexes `trades` by account: `O(n)` time, keeping 4 bytes per trade side.
     pub fn new(trades: &'t [TradeEvent]) -> Self {
         let remap = Remap::build(trades);
         // Owner per (trade, side); a self-trade is listed once, under its buyer.
