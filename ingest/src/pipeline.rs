@@ -244,6 +244,7 @@ impl Run<'_> {
         opts: &IngestOptions,
     ) -> Result<FileSummary, IngestError> {
         let file_name = table.file_name();
+        let started = Instant::now();
         let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let pb = if opts.progress {
             ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr())
@@ -352,6 +353,7 @@ impl Run<'_> {
             })?;
         }
         pb.finish_and_clear();
+        summary.seconds = started.elapsed().as_secs_f64();
         tracing::info!(
             file = %file_name,
             read = summary.read,

@@ -25,13 +25,16 @@ pub struct Warning {
 }
 
 /// Counts for one file. `loaded + rejected == read` always holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileSummary {
     pub file: String,
     pub read: u64,
     pub loaded: u64,
     pub rejected: u64,
     pub warnings: u64,
+    /// Time spent on the file, validation and store writes included.
+    #[serde(default)]
+    pub seconds: f64,
 }
 
 /// The outcome of one ingest run.
@@ -57,6 +60,7 @@ impl IngestSummary {
             t.loaded += f.loaded;
             t.rejected += f.rejected;
             t.warnings += f.warnings;
+            t.seconds += f.seconds;
         }
         t
     }
@@ -64,13 +68,18 @@ impl IngestSummary {
     /// A fixed-width table for the terminal.
     pub fn to_table(&self) -> String {
         let mut s = format!(
-            "{:<22} {:>12} {:>12} {:>10} {:>10}\n",
-            "file", "read", "loaded", "rejected", "warnings"
+            "{:<22} {:>12} {:>12} {:>10} {:>10} {:>12}\n",
+            "file", "read", "loaded", "rejected", "warnings", "rows/s"
         );
         for f in self.files.iter().chain(std::iter::once(&self.totals())) {
             s.push_str(&format!(
-                "{:<22} {:>12} {:>12} {:>10} {:>10}\n",
-                f.file, f.read, f.loaded, f.rejected, f.warnings
+                "{:<22} {:>12} {:>12} {:>10} {:>10} {:>12.0}\n",
+                f.file,
+                f.read,
+                f.loaded,
+                f.rejected,
+                f.warnings,
+                f.read as f64 / f.seconds.max(1e-9)
             ));
         }
         s
