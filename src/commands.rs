@@ -295,7 +295,7 @@ pub fn analyze_cmd(ctx: &Ctx, args: &AnalyzeArgs) -> Result<()> {
     })?;
     pb.finish_and_clear();
     let results = &mut analysis.results;
-    results.created_at = chrono_now();
+    results.created_at = chrono::Utc::now().to_rfc3339();
     results.timings.insert(
         0,
         detectors::results::StageTiming {
@@ -357,13 +357,6 @@ pub fn analyze_cmd(ctx: &Ctx, args: &AnalyzeArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-fn chrono_now() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!("{}", d.as_secs())
 }
 
 /// Reads `account_id,group_id` rows into groups.
@@ -428,9 +421,9 @@ pub fn eval_cmd(ctx: &Ctx, args: &EvalArgs) -> Result<()> {
     for (name, a, b) in rows {
         outln!("{name:<28} {a:>10.4} {b:>10.4}");
     }
+    let groups = format!("groups (true: {})", ours.true_groups);
     outln!(
-        "{:<28} {:>10} {:>10}",
-        "groups (true: {})".replace("{}", &ours.true_groups.to_string()),
+        "{groups:<28} {:>10} {:>10}",
         ours.detected_groups,
         base.detected_groups
     );

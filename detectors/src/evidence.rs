@@ -192,13 +192,17 @@ pub struct Signal {
 pub struct Link {
     pub a: NodeId,
     pub b: NodeId,
-    /// Combined weight of the signals that count (noisy-OR).
+    /// Combined weight of `signals` (noisy-OR).
     pub weight: f32,
+    /// The signals that count, strongest first.
     pub signals: Vec<Signal>,
+    /// Signals found but not counted: a family tie with no other evidence, or a home contact
+    /// that the family tie explains.
+    pub ignored: Vec<Signal>,
 }
 
 impl Link {
-    /// The criteria of the signals that count towards the weight.
+    /// The criteria of the signals that count.
     pub fn criteria(&self) -> BTreeSet<Criterion> {
         self.signals.iter().map(|s| s.criterion).collect()
     }
@@ -955,24 +959,184 @@ fn finish_link(a: NodeId, b: NodeId, mut signals: Vec<Signal>) -> Link {
     let has_other = unique
         .iter()
         .any(|s| s.kind != SignalKind::Family && counts(s));
-    let mut miss = 1.0f32;
-    for s in &unique {
-        if !counts(s) || (s.kind == SignalKind::Family && !has_other) {
-            continue;
-        }
-        miss *= 1.0 - s.weight.clamp(0.0, 1.0);
-    }
+    let (signals, ignored): (Vec<Signal>, Vec<Signal>) = unique
+        .into_iter()
+        .partition(|s| counts(s) && (s.kind != SignalKind::Family || has_other));
+    let miss: f32 = signals
+        .iter()
+        .map(|s| 1.0 - s.weight.clamp(0.0, 1.0))
+        .product();
     Link {
         a,
         b,
         weight: 1.0 - miss,
-        signals: unique,
+        signals,
+        ignored,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use graph_core::GraphBuilder;
+    use graph_core::model::{
+        Account, Authorization, Extra, IdentifierObs, Person, Record, Relation,
+    };
+
+    fn person(id: &str) -> Record {
+        Record::Person(Person {
+            person_id: id.into(),
+            name: None,
+            id_number: None,
+            extra: Extra::new(),
+        })
+    }
+
+    fn account(id: &str, holder: &str) -> Record {
+        Record::Account(Account {
+            account_id: id.into(),
+            holder_id: holder.into(),
+            member_id: None,
+            account_type: None,
+            open_date: None,
+            status: None,
+            extra: Extra::new(),
+        })
+    }
+
+    fn ident(subject: &str, kind: IdentifierKind, value: &str) -> Record {
+        Record::Identifier(IdentifierObs {
+            subject_id: subject.into(),
+            kind,
+            value: value.into(),
+            first_seen: None,
+            last_seen: None,
+            count: None,
+            extra: Extra::new(),
+        })
+    }
+
+    /// A small graph with one case per rule; accounts `An` are held by persons `Pn`.
+    fn case_graph() -> PropertyGraph {
+        let mut b = GraphBuilder::new();
+        for i in 0..110 {
+            b.add_record(&person(&format!("P{i}")));
+        }
+        b.add_record(&person("Q"));
+        for i in 0..110 {
+            b.add_record(&account(&format!("A{i}"), &format!("P{i}")));
+        }
+        // Q holds no account, is P1's spouse and places the orders of A2.
+        b.add_record(&Record::Relation(Relation {
+            from_id: "P1".into(),
+            to_id: "Q".into(),
+            kind: RelationKind::Spouse,
+            extra: Extra::new(),
+        }));
+        b.add_record(&Record::Authorization(Authorization {
+            account_id: "A2".into(),
+            person_id: "Q".into(),
+            role: AuthRole::OrderPlacer,
+            extra: Extra::new(),
+        }));
+        // One office IP behind 100 holders; one privacy MAC on two accounts.
+        for i in 10..110 {
+            b.add_record(&ident(&format!("A{i}"), IdentifierKind::Ip, "203.0.113.9"));
+        }
+        b.add_record(&ident("A8", IdentifierKind::Mac, "020000000000"));
+        b.add_record(&ident("A9", IdentifierKind::Mac, "020000000000"));
+        b.finish()
+    }
+
+    fn link<'e>(g: &PropertyGraph, ev: &'e EvidenceGraph, a: &str, b: &str) -> Option<&'e Link> {
+        let (x, y) = (g.find(a).unwrap(), g.find(b).unwrap());
+        let key = if x < y { (x, y) } else { (y, x) };
+        ev.links.iter().find(|l| (l.a, l.b) == key)
+    }
+
+    #[test]
+    fn rules_on_a_small_graph() {
+        let g = case_graph();
+        let id = |s: &str| g.find(s).unwrap();
+        let t = |n: u32, from: &str, to: &str, amount: f64| TransferEvent {
+            id: n,
+            ts: i64::from(n) * 86_400_000_000,
+            from: id(from),
+            to: id(to),
+            amount,
+        };
+        // A4 pays A5 the same 100.00 four times (a standing payment); A6 and A7 move money both
+        // ways, three times.
+        let transfers = vec![
+            t(0, "A4", "A5", 100.0),
+            t(1, "A4", "A5", 100.0),
+            t(2, "A4", "A5", 100.0),
+            t(3, "A4", "A5", 100.0),
+            t(4, "A6", "A7", 5_000.0),
+            t(5, "A7", "A6", 3_100.0),
+            t(6, "A6", "A7", 2_500.0),
+        ];
+        let cfg = EvidenceConfig::default();
+        let ev = collect_links(&g, &[], &transfers, &[], &[], &[], &cfg);
+
+        // The spouse tie reaches the account Q places orders for (Q's sphere).
+        let spouse = link(&g, &ev, "A1", "A2").expect("a link through Q's sphere");
+        assert_eq!(spouse.signals[0].kind, SignalKind::Spouse);
+        assert_eq!(spouse.criteria(), [Criterion::C4].into_iter().collect());
+
+        let standing = link(&g, &ev, "A4", "A5").unwrap();
+        assert!(
+            (standing.weight - cfg.transfer_base).abs() < 1e-6,
+            "counted as one transfer: {}",
+            standing.weight
+        );
+        let two_way = link(&g, &ev, "A6", "A7").unwrap();
+        assert!((two_way.weight - (cfg.transfer_base + 2.0 * cfg.transfer_step)).abs() < 1e-6);
+
+        // The hub and the placeholder make no link and are listed.
+        assert!(link(&g, &ev, "A10", "A11").is_none());
+        assert_eq!(
+            ev.hubs,
+            vec![(
+                g.find_identifier(IdentifierKind::Ip, "203.0.113.9")
+                    .unwrap(),
+                100
+            )]
+        );
+        assert!(link(&g, &ev, "A8", "A9").is_none());
+        assert_eq!(ev.placeholders.len(), 1);
+    }
+
+    #[test]
+    fn busy_accounts_transfers_weigh_less() {
+        let g = case_graph();
+        let id = |s: &str| g.find(s).unwrap();
+        // A20 moves money both ways with A21 and also with eight other accounts.
+        let mut transfers = Vec::new();
+        let mut n = 0;
+        for other in std::iter::once(21).chain(30..38) {
+            for (from, to) in [(20, other), (other, 20)] {
+                transfers.push(TransferEvent {
+                    id: n,
+                    ts: i64::from(n),
+                    from: id(&format!("A{from}")),
+                    to: id(&format!("A{to}")),
+                    amount: 1_000.0 + f64::from(n),
+                });
+                n += 1;
+            }
+        }
+        let cfg = EvidenceConfig::default();
+        let ev = collect_links(&g, &[], &transfers, &[], &[], &[], &cfg);
+        let l = link(&g, &ev, "A20", "A21").unwrap();
+        // Nine counterparties against four at full weight.
+        let full = cfg.transfer_base + cfg.transfer_step;
+        assert!((l.weight - full * 4.0 / 9.0).abs() < 1e-6, "{}", l.weight);
+        assert!(
+            l.weight < 0.5,
+            "a busy account's transfers alone do not group"
+        );
+    }
 
     #[test]
     fn placeholders_are_recognised() {
@@ -1011,6 +1175,8 @@ mod tests {
         };
         let alone = finish_link(NodeId(2), NodeId(3), vec![fam.clone()]);
         assert_eq!(alone.weight, 0.0);
+        assert!(alone.signals.is_empty());
+        assert_eq!(alone.ignored, vec![fam.clone()]);
         let both = finish_link(NodeId(2), NodeId(3), vec![fam.clone(), ip]);
         assert!((both.weight - (1.0 - 0.7 * 0.75)).abs() < 1e-6);
         // A shared home address is what relatives have anyway: it neither counts nor lets the

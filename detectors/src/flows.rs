@@ -75,8 +75,6 @@ pub enum FlowShape {
     Cycle,
     /// Several senders, one receiver.
     FanIn,
-    /// One sender, several receivers.
-    FanOut,
     /// Anything else (a chain, or a mixture).
     Chain,
 }
@@ -192,52 +190,46 @@ pub fn similar_amount_fans(transfers: &[TransferEvent], cfg: &FlowConfig) -> Vec
     let t1 = transfers.iter().map(|t| t.ts).max().unwrap_or(0);
     let span = (t1 - t0).max(cfg.fan_window_micros) as f64;
     let windows = (span / cfg.fan_window_micros as f64).ceil();
-    // (account, incoming?) -> transfers
-    let mut by_end: AHashMap<(NodeId, bool), Vec<&TransferEvent>> = AHashMap::new();
+    let mut by_receiver: AHashMap<NodeId, Vec<&TransferEvent>> = AHashMap::new();
     for t in transfers {
         if t.from != t.to && t.amount > 0.0 {
-            by_end.entry((t.to, true)).or_default().push(t);
+            by_receiver.entry(t.to).or_default().push(t);
         }
     }
-    let mut keys: Vec<(NodeId, bool)> = by_end.keys().copied().collect();
-    keys.sort_unstable();
+    let mut receivers: Vec<NodeId> = by_receiver.keys().copied().collect();
+    receivers.sort_unstable();
     // Every candidate set examined is a test: the bound covers the search over starts and bands.
     let mut tested = 0u64;
-    let mut found: Vec<(f64, (NodeId, bool), Vec<&TransferEvent>)> = Vec::new();
-    for key in keys {
-        let ts = &by_end[&key];
+    let mut found: Vec<(f64, NodeId, Vec<&TransferEvent>)> = Vec::new();
+    for receiver in receivers {
+        let ts = &by_receiver[&receiver];
         if ts.len() < cfg.fan_min {
             continue;
         }
-        let (_, incoming) = key;
         let rate = ts.len() as f64 / span;
         let expected_in_window = rate * cfg.fan_window_micros as f64;
         let mut sorted: Vec<&TransferEvent> = ts.clone();
         sorted.sort_unstable_by_key(|t| (t.ts, t.id));
         // The best set: for each start, the transfers within the window whose amounts lie in the
-        // band [a, a × ratio] for some member a, one per counterparty.
+        // band [a, a × ratio] for some member a, one per sender.
         let mut best: Option<(f64, Vec<&TransferEvent>)> = None;
         for (i, first) in sorted.iter().enumerate() {
-            let inside: Vec<&TransferEvent> = sorted[i..]
+            let mut by_amount: Vec<&TransferEvent> = sorted[i..]
                 .iter()
                 .take_while(|t| t.ts - first.ts <= cfg.fan_window_micros)
                 .copied()
                 .collect();
-            if inside.len() < cfg.fan_min {
+            if by_amount.len() < cfg.fan_min {
                 continue;
             }
-            let mut by_amount = inside.clone();
             by_amount.sort_unstable_by(|a, b| a.amount.total_cmp(&b.amount));
             for (j, low) in by_amount.iter().enumerate() {
                 let mut set: Vec<&TransferEvent> = Vec::new();
-                let mut parties = Vec::new();
                 for t in &by_amount[j..] {
                     if t.amount > low.amount * cfg.fan_ratio {
                         break;
                     }
-                    let other = if incoming { t.from } else { t.to };
-                    if !parties.contains(&other) {
-                        parties.push(other);
+                    if !set.iter().any(|s| s.from == t.from) {
                         set.push(t);
                     }
                 }
@@ -254,45 +246,39 @@ pub fn similar_amount_fans(transfers: &[TransferEvent], cfg: &FlowConfig) -> Vec
             }
         }
         if let Some((sig, set)) = best {
-            found.push((sig, key, set));
+            found.push((sig, receiver, set));
         }
     }
-    // Hypotheses: every window of every account and direction that could hold a set, plus the
-    // search over starts and bands within the windows that did.
-    let tested =
-        tested as f64 + by_end.values().filter(|v| v.len() >= cfg.fan_min).count() as f64 * windows;
+    // Hypotheses: every window of every receiver that could hold a set, plus the search over
+    // starts and bands within the windows that did.
+    let receivers_tested = by_receiver
+        .values()
+        .filter(|v| v.len() >= cfg.fan_min)
+        .count();
+    let tested = tested as f64 + receivers_tested as f64 * windows;
     let threshold = (tested.max(1.0) / cfg.fan_alpha).log10();
     let mut out = Vec::new();
-    for (sig, (account, incoming), set) in found {
+    for (sig, receiver, set) in found {
         if sig <= threshold {
             continue;
         }
-        {
-            let mut accounts: Vec<NodeId> = set
-                .iter()
-                .map(|t| if incoming { t.from } else { t.to })
-                .collect();
-            accounts.push(account);
-            accounts.sort_unstable();
-            accounts.dedup();
-            if accounts.len() > cfg.max_accounts {
-                continue;
-            }
-            let mut ids: Vec<u32> = set.iter().map(|t| t.id).collect();
-            ids.sort_unstable();
-            out.push(FlowPattern {
-                accounts,
-                transfers: ids,
-                amount: set.iter().map(|t| t.amount).sum::<f64>() / set.len() as f64,
-                shape: if incoming {
-                    FlowShape::FanIn
-                } else {
-                    FlowShape::FanOut
-                },
-                first_ts: set.iter().map(|t| t.ts).min().unwrap_or(0),
-                last_ts: set.iter().map(|t| t.ts).max().unwrap_or(0),
-            });
+        let mut accounts: Vec<NodeId> = set.iter().map(|t| t.from).collect();
+        accounts.push(receiver);
+        accounts.sort_unstable();
+        accounts.dedup();
+        if accounts.len() > cfg.max_accounts {
+            continue;
         }
+        let mut ids: Vec<u32> = set.iter().map(|t| t.id).collect();
+        ids.sort_unstable();
+        out.push(FlowPattern {
+            accounts,
+            transfers: ids,
+            amount: set.iter().map(|t| t.amount).sum::<f64>() / set.len() as f64,
+            shape: FlowShape::FanIn,
+            first_ts: set.iter().map(|t| t.ts).min().unwrap_or(0),
+            last_ts: set.iter().map(|t| t.ts).max().unwrap_or(0),
+        });
     }
     out
 }
@@ -308,9 +294,6 @@ fn shape_of(edges: &[(NodeId, NodeId)]) -> FlowShape {
     let senders: Vec<_> = out_deg.keys().collect();
     if senders.len() > 1 && receivers.len() == 1 {
         return FlowShape::FanIn;
-    }
-    if senders.len() == 1 && receivers.len() > 1 {
-        return FlowShape::FanOut;
     }
     // Every account both sends and receives: the money goes round.
     if out_deg.keys().all(|a| in_deg.contains_key(a))

@@ -238,11 +238,6 @@ fn explain(
             *e = e.max(l.weight);
         }
         for s in &l.signals {
-            if s.kind == SignalKind::Family
-                && l.signals.iter().all(|o| o.kind == SignalKind::Family)
-            {
-                continue;
-            }
             *by_kind.entry(s.kind).or_default() += s.weight;
             criteria.insert(s.criterion);
             let party = match &s.evidence {

@@ -15,26 +15,8 @@ use graph_core::model::{
 };
 use graph_core::{GraphBuilder, NodeKind, PropertyGraph};
 
-/// splitmix64: a small deterministic generator, to avoid a dependency on `rand`.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-}
+mod support;
+use support::Rng;
 
 fn entity(id: String, kind: EntityKind) -> Record {
     Record::Entity(Entity {

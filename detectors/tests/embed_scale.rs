@@ -18,34 +18,8 @@ use graph_core::model::{
 };
 use graph_core::{GraphBuilder, PropertyGraph};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-fn status_kib(field: &str) -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn reset_peak() {
-    // Writing 5 resets the peak resident set size (Linux >= 4.0); harmless where unsupported.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
+mod support;
+use support::{Rng, reset_peak, status_kib};
 
 fn ident(subject: String, kind: IdentifierKind, value: String) -> Record {
     Record::Identifier(IdentifierObs {

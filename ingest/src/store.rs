@@ -78,7 +78,7 @@ pub trait Store: Send + Sync {
     fn count(&self, table: Table) -> Result<u64, StoreError>;
     /// Every committed ingest run, oldest first.
     fn ingest_runs(&self) -> Result<Vec<IngestSummary>, StoreError>;
-    /// The rejects (or warnings) of the latest run.
+    /// The rejects of the latest run.
     fn last_rejects(&self) -> Result<Vec<Reject>, StoreError>;
     /// The warnings of the latest run.
     fn last_warnings(&self) -> Result<Vec<Warning>, StoreError>;
