@@ -181,12 +181,6 @@ pub struct ReportArgs {
     pub out: PathBuf,
 }
 
-/// The blob names analysis results are stored under.
-pub const RESULTS_BLOB: &str = "analysis/results";
-pub const EMBEDDINGS_BLOB: &str = "analysis/embeddings";
-/// The account ids of the embedding rows, newline-separated (graph indices change on re-ingest).
-pub const EMBEDDING_IDS_BLOB: &str = "analysis/embedding-ids";
-
 fn require_store(ctx: &Ctx) -> Result<RedbStore> {
     if !ctx.store.join(ingest::store::DB_FILE).is_file() {
         return Err(InputError(format!(
@@ -200,12 +194,7 @@ fn require_store(ctx: &Ctx) -> Result<RedbStore> {
 
 /// The stored results of the latest analysis.
 pub fn load_results(store: &dyn Store) -> Result<Option<detectors::results::AnalysisResults>> {
-    match store.get_blob(RESULTS_BLOB)? {
-        Some(bytes) => Ok(Some(
-            postcard::from_bytes(&bytes).context("decoding the stored analysis results")?,
-        )),
-        None => Ok(None),
-    }
+    Ok(service::load_results(store)?)
 }
 
 fn stage_bar(progress: bool) -> indicatif::ProgressBar {
@@ -223,115 +212,20 @@ fn stage_bar(progress: bool) -> indicatif::ProgressBar {
 }
 
 pub fn analyze_cmd(ctx: &Ctx, args: &AnalyzeArgs) -> Result<()> {
-    use graph_core::model::{Record, Table};
     let store = require_store(ctx)?;
     let started = std::time::Instant::now();
-    let g = ingest::load::load_graph(&store, ctx.progress).context("loading the graph")?;
-    let load_secs = started.elapsed().as_secs_f64();
-
-    let t = std::time::Instant::now();
-    let mut trades = Vec::new();
-    let mut trade_ids = Vec::new();
-    let mut instruments: std::collections::HashMap<String, u32> = Default::default();
-    store.scan(Table::Trades, &mut |r| {
-        if let Record::Trade(t) = r
-            && let (Some(buy), Some(sell)) = (g.find(&t.buy_account), g.find(&t.sell_account))
-        {
-            let n = instruments.len() as u32;
-            let instrument = *instruments.entry(t.instrument).or_insert(n);
-            trades.push(detectors::behaviour::TradeEvent {
-                id: trade_ids.len() as u32,
-                ts: t.ts,
-                instrument,
-                buy,
-                sell,
-                price: t.price,
-                volume: t.volume,
-            });
-            trade_ids.push(t.trade_id);
-        }
-        Ok(())
-    })?;
-    let mut transfers = Vec::new();
-    store.scan(Table::Transfers, &mut |r| {
-        if let Record::Transfer(t) = r
-            && let (Some(from), Some(to)) = (g.find(&t.from_account), g.find(&t.to_account))
-        {
-            transfers.push(detectors::flows::TransferEvent {
-                id: transfers.len() as u32,
-                ts: t.ts,
-                from,
-                to,
-                amount: t.amount,
-            });
-        }
-        Ok(())
-    })?;
-    let mut reported = Vec::new();
-    store.scan(Table::ReportedGroups, &mut |r| {
-        if let Record::ReportedGroup(rg) = r {
-            reported.push((rg.group_id, rg.account_id));
-        }
-        Ok(())
-    })?;
-    let previous: Vec<(String, Vec<String>)> = load_results(&store)?
-        .map(|r| r.groups.into_iter().map(|g| (g.id, g.accounts)).collect())
-        .unwrap_or_default();
-    let tape_secs = t.elapsed().as_secs_f64();
-
-    let mut cfg = detectors::analysis::AnalysisConfig::default();
-    cfg.embedding.seed = args.seed;
-    cfg.groups.seed = args.seed;
-    let pb = stage_bar(ctx.progress);
-    let input = detectors::analysis::AnalysisInput {
-        trades: &trades,
-        trade_ids: &trade_ids,
-        transfers: &transfers,
-        reported: &reported,
-        previous: &previous,
+    let mut opts = service::AnalyzeOptions {
+        progress: ctx.progress,
+        ..Default::default()
     };
-    let mut analysis = detectors::analysis::run(&g, &input, &cfg, &mut |s| {
+    opts.config.embedding.seed = args.seed;
+    opts.config.groups.seed = args.seed;
+    let pb = stage_bar(ctx.progress);
+    let analysed = service::analyze(&store, &opts, &mut |s| {
         pb.set_message(format!("analysing: {s}"));
     })?;
     pb.finish_and_clear();
-    let results = &mut analysis.results;
-    results.created_at = chrono::Utc::now().to_rfc3339();
-    results.timings.insert(
-        0,
-        detectors::results::StageTiming {
-            stage: "load graph".into(),
-            seconds: load_secs,
-        },
-    );
-    results.timings.insert(
-        1,
-        detectors::results::StageTiming {
-            stage: "load trades".into(),
-            seconds: tape_secs,
-        },
-    );
-    let t = std::time::Instant::now();
-    let bytes = postcard::to_stdvec(&*results).context("encoding the results")?;
-    let emb = analysis.embeddings.to_bytes();
-    let emb_ids = analysis
-        .embeddings
-        .nodes
-        .iter()
-        .map(|n| g.key(*n))
-        .collect::<Vec<_>>()
-        .join("\n");
-    store
-        .put_blobs(&[
-            (RESULTS_BLOB, &bytes),
-            (EMBEDDINGS_BLOB, &emb),
-            (EMBEDDING_IDS_BLOB, emb_ids.as_bytes()),
-        ])
-        .context("storing the results")?;
-    results.timings.push(detectors::results::StageTiming {
-        stage: "store".into(),
-        seconds: t.elapsed().as_secs_f64(),
-    });
-
+    let results = &analysed.analysis.results;
     let by_status = |s: &str| results.groups.iter().filter(|g| g.status == s).count();
     outln!(
         "{} suspected groups over {} accounts ({} unreported, {} partially reported, {} reported); {} evidence links; {} wash-trade groups",
@@ -497,25 +391,13 @@ pub struct SimilarArgs {
 
 pub fn similar_cmd(ctx: &Ctx, args: &SimilarArgs) -> Result<()> {
     let store = require_store(ctx)?;
-    let (Some(bytes), Some(ids)) = (
-        store.get_blob(EMBEDDINGS_BLOB)?,
-        store.get_blob(EMBEDDING_IDS_BLOB)?,
-    ) else {
+    let Some(emb) = service::load_embeddings(&store)? else {
         return Err(InputError(
             "no embeddings in the store (run `ctrlgraph analyze` first)".into(),
         )
         .into());
     };
-    let mut emb = detectors::embed::Embeddings::from_bytes(&bytes)?;
-    let ids = String::from_utf8(ids).context("decoding the embedding ids")?;
-    let ids: Vec<&str> = ids.split('\n').collect();
-    anyhow::ensure!(
-        ids.len() == emb.len(),
-        "stored embeddings and their ids disagree"
-    );
-    // Rows are addressed by position, so the stored node indices are replaced by row numbers.
-    emb.nodes = (0..emb.len() as u32).map(graph_core::NodeId).collect();
-    let Some(row) = ids.iter().position(|id| *id == args.account) else {
+    let Some(similar) = emb.similar(&args.account, args.k) else {
         return Err(InputError(format!(
             "no account `{}` in the analysed graph",
             args.account
@@ -523,8 +405,8 @@ pub fn similar_cmd(ctx: &Ctx, args: &SimilarArgs) -> Result<()> {
         .into());
     };
     outln!("{:<24} {:>8}", "account", "cosine");
-    for (n, cos) in emb.similar(graph_core::NodeId(row as u32), args.k) {
-        outln!("{:<24} {cos:>8.4}", ids[n.index()]);
+    for (id, cos) in similar {
+        outln!("{id:<24} {cos:>8.4}");
     }
     Ok(())
 }

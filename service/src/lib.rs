@@ -1,0 +1,389 @@
+//! The analysed store: what the command line, the GraphQL server and the reports share.
+//!
+//! [`analyze`] reads the graph and the trade and transfer tapes from any [`Store`], runs every
+//! detector and stores the results, the embeddings and their account ids as blobs in one
+//! transaction. [`load_results`] and [`load_embeddings`] read them back; [`Reviews`] are the
+//! analysts' decisions on groups, kept by group id so that they survive re-analysis while the
+//! group keeps its id.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use detectors::analysis::{Analysis, AnalysisConfig, AnalysisInput};
+use detectors::behaviour::TradeEvent;
+use detectors::embed::Embeddings;
+use detectors::flows::TransferEvent;
+use detectors::results::{AnalysisResults, StageTiming};
+use graph_core::model::{Record, Table};
+use graph_core::{NodeId, PropertyGraph};
+use ingest::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+
+/// The blob names analysis results are stored under.
+pub const RESULTS_BLOB: &str = "analysis/results";
+pub const EMBEDDINGS_BLOB: &str = "analysis/embeddings";
+/// The account ids of the embedding rows, newline-separated (graph indices change on re-ingest).
+pub const EMBEDDING_IDS_BLOB: &str = "analysis/embedding-ids";
+/// The analysts' reviews of groups.
+pub const REVIEWS_BLOB: &str = "reviews";
+
+/// Errors of the analysed store.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Analysis(#[from] detectors::analysis::AnalysisError),
+    #[error("stored {what} cannot be decoded: {reason}")]
+    Decode { what: &'static str, reason: String },
+    #[error("stored {what} cannot be encoded: {reason}")]
+    Encode { what: &'static str, reason: String },
+}
+
+/// Settings of [`analyze`].
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeOptions {
+    /// The analysis settings (seeds among them).
+    pub config: AnalysisConfig,
+    /// Draw progress while loading the graph.
+    pub progress: bool,
+}
+
+/// What [`analyze`] produced, besides what it stored.
+#[derive(Debug)]
+pub struct Analysed {
+    pub graph: PropertyGraph,
+    pub analysis: Analysis,
+}
+
+/// The tapes and reported groups an analysis reads besides the graph.
+#[derive(Debug, Default)]
+pub struct Tapes {
+    pub trades: Vec<TradeEvent>,
+    pub trade_ids: Vec<String>,
+    pub instruments: Vec<String>,
+    pub transfers: Vec<TransferEvent>,
+    pub reported: Vec<(String, String)>,
+}
+
+/// Reads the trade and transfer tapes and the reported groups of a store, for the graph `g`.
+pub fn load_tapes(store: &dyn Store, g: &PropertyGraph) -> Result<Tapes, StoreError> {
+    let mut tapes = Tapes::default();
+    let mut instruments: HashMap<String, u32> = HashMap::new();
+    store.scan(Table::Trades, &mut |r| {
+        if let Record::Trade(t) = r
+            && let (Some(buy), Some(sell)) = (g.find(&t.buy_account), g.find(&t.sell_account))
+        {
+            let n = instruments.len() as u32;
+            let instrument = *instruments.entry(t.instrument).or_insert(n);
+            tapes.trades.push(TradeEvent {
+                id: tapes.trade_ids.len() as u32,
+                ts: t.ts,
+                instrument,
+                buy,
+                sell,
+                price: t.price,
+                volume: t.volume,
+            });
+            tapes.trade_ids.push(t.trade_id);
+        }
+        Ok(())
+    })?;
+    let mut names = vec![String::new(); instruments.len()];
+    for (name, i) in instruments {
+        names[i as usize] = name;
+    }
+    tapes.instruments = names;
+    store.scan(Table::Transfers, &mut |r| {
+        if let Record::Transfer(t) = r
+            && let (Some(from), Some(to)) = (g.find(&t.from_account), g.find(&t.to_account))
+        {
+            tapes.transfers.push(TransferEvent {
+                id: tapes.transfers.len() as u32,
+                ts: t.ts,
+                from,
+                to,
+                amount: t.amount,
+            });
+        }
+        Ok(())
+    })?;
+    store.scan(Table::ReportedGroups, &mut |r| {
+        if let Record::ReportedGroup(rg) = r {
+            tapes.reported.push((rg.group_id, rg.account_id));
+        }
+        Ok(())
+    })?;
+    Ok(tapes)
+}
+
+/// Loads the graph, runs every detector and stores the results, embeddings and their ids in one
+/// transaction, replacing the previous analysis. `stage` is called before each stage.
+pub fn analyze(
+    store: &dyn Store,
+    opts: &AnalyzeOptions,
+    stage: &mut dyn FnMut(&str),
+) -> Result<Analysed, ServiceError> {
+    let started = Instant::now();
+    stage("loading the graph");
+    let g = ingest::load::load_graph(store, opts.progress)?;
+    let load_secs = started.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    stage("loading trades and transfers");
+    let tapes = load_tapes(store, &g)?;
+    let previous: Vec<(String, Vec<String>)> = load_results(store)?
+        .map(|r| r.groups.into_iter().map(|g| (g.id, g.accounts)).collect())
+        .unwrap_or_default();
+    let tape_secs = t.elapsed().as_secs_f64();
+
+    let input = AnalysisInput {
+        trades: &tapes.trades,
+        trade_ids: &tapes.trade_ids,
+        transfers: &tapes.transfers,
+        reported: &tapes.reported,
+        previous: &previous,
+    };
+    let mut analysis = detectors::analysis::run(&g, &input, &opts.config, stage)?;
+    let results = &mut analysis.results;
+    results.created_at = chrono::Utc::now().to_rfc3339();
+    results.timings.insert(
+        0,
+        StageTiming {
+            stage: "load graph".into(),
+            seconds: load_secs,
+        },
+    );
+    results.timings.insert(
+        1,
+        StageTiming {
+            stage: "load trades".into(),
+            seconds: tape_secs,
+        },
+    );
+    stage("storing the results");
+    let t = Instant::now();
+    let bytes = postcard::to_stdvec(&*results).map_err(|e| ServiceError::Encode {
+        what: "analysis results",
+        reason: e.to_string(),
+    })?;
+    let emb = analysis.embeddings.to_bytes();
+    let emb_ids = analysis
+        .embeddings
+        .nodes
+        .iter()
+        .map(|n| g.key(*n))
+        .collect::<Vec<_>>()
+        .join("\n");
+    store.put_blobs(&[
+        (RESULTS_BLOB, &bytes),
+        (EMBEDDINGS_BLOB, &emb),
+        (EMBEDDING_IDS_BLOB, emb_ids.as_bytes()),
+    ])?;
+    results.timings.push(StageTiming {
+        stage: "store".into(),
+        seconds: t.elapsed().as_secs_f64(),
+    });
+    Ok(Analysed { graph: g, analysis })
+}
+
+/// The stored results of the latest analysis, if any.
+pub fn load_results(store: &dyn Store) -> Result<Option<AnalysisResults>, ServiceError> {
+    match store.get_blob(RESULTS_BLOB)? {
+        Some(bytes) => postcard::from_bytes(&bytes)
+            .map(Some)
+            .map_err(|e| ServiceError::Decode {
+                what: "analysis results",
+                reason: e.to_string(),
+            }),
+        None => Ok(None),
+    }
+}
+
+/// Stored embeddings addressed by account id: the rows of `embeddings` are numbered
+/// `NodeId(0..n)` and `ids[i]` is the account of row `i`.
+#[derive(Debug)]
+pub struct StoredEmbeddings {
+    pub embeddings: Embeddings,
+    pub ids: Vec<String>,
+    pub rows: HashMap<String, NodeId>,
+}
+
+impl StoredEmbeddings {
+    /// The `k` accounts most similar to `account` by cosine, best first; `None` when the account
+    /// has no embedding.
+    pub fn similar(&self, account: &str, k: usize) -> Option<Vec<(&str, f32)>> {
+        let row = *self.rows.get(account)?;
+        Some(
+            self.embeddings
+                .similar(row, k)
+                .into_iter()
+                .map(|(n, cos)| (self.ids[n.index()].as_str(), cos))
+                .collect(),
+        )
+    }
+}
+
+/// The stored embeddings of the latest analysis, if any.
+pub fn load_embeddings(store: &dyn Store) -> Result<Option<StoredEmbeddings>, ServiceError> {
+    let (Some(bytes), Some(ids)) = (
+        store.get_blob(EMBEDDINGS_BLOB)?,
+        store.get_blob(EMBEDDING_IDS_BLOB)?,
+    ) else {
+        return Ok(None);
+    };
+    let decode = |reason: String| ServiceError::Decode {
+        what: "embeddings",
+        reason,
+    };
+    let mut embeddings = Embeddings::from_bytes(&bytes).map_err(|e| decode(e.to_string()))?;
+    let ids = String::from_utf8(ids).map_err(|e| decode(e.to_string()))?;
+    let ids: Vec<String> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        ids.split('\n').map(str::to_owned).collect()
+    };
+    if ids.len() != embeddings.len() {
+        return Err(decode(format!(
+            "{} vectors but {} account ids",
+            embeddings.len(),
+            ids.len()
+        )));
+    }
+    embeddings.nodes = (0..embeddings.len() as u32).map(NodeId).collect();
+    let rows = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.clone(), NodeId(i as u32)))
+        .collect();
+    Ok(Some(StoredEmbeddings {
+        embeddings,
+        ids,
+        rows,
+    }))
+}
+
+/// An analyst's decision on a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Decision {
+    Confirmed,
+    Dismissed,
+    Escalated,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Confirmed => "CONFIRMED",
+            Decision::Dismissed => "DISMISSED",
+            Decision::Escalated => "ESCALATED",
+        }
+    }
+}
+
+/// One review of a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Review {
+    pub group_id: String,
+    pub decision: Decision,
+    pub note: String,
+    pub reviewer: String,
+    /// RFC 3339.
+    pub at: String,
+}
+
+/// Every group's reviews, oldest first, by group id. A group keeps its reviews across
+/// re-analysis while its id persists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reviews {
+    pub by_group: BTreeMap<String, Vec<Review>>,
+}
+
+impl Reviews {
+    /// The latest review of a group.
+    pub fn latest(&self, group_id: &str) -> Option<&Review> {
+        self.by_group.get(group_id).and_then(|v| v.last())
+    }
+
+    /// Every review of a group, oldest first.
+    pub fn history(&self, group_id: &str) -> &[Review] {
+        self.by_group.get(group_id).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The stored reviews (empty when none were made).
+pub fn load_reviews(store: &dyn Store) -> Result<Reviews, ServiceError> {
+    match store.get_blob(REVIEWS_BLOB)? {
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| ServiceError::Decode {
+            what: "reviews",
+            reason: e.to_string(),
+        }),
+        None => Ok(Reviews::default()),
+    }
+}
+
+/// Adds a review and stores every review in one transaction; returns the stored reviews.
+/// Callers serialise writers (the server holds a lock around this).
+pub fn add_review(store: &dyn Store, review: Review) -> Result<Reviews, ServiceError> {
+    let mut reviews = load_reviews(store)?;
+    reviews
+        .by_group
+        .entry(review.group_id.clone())
+        .or_default()
+        .push(review);
+    let bytes = serde_json::to_vec(&reviews).map_err(|e| ServiceError::Encode {
+        what: "reviews",
+        reason: e.to_string(),
+    })?;
+    store.put_blobs(&[(REVIEWS_BLOB, &bytes)])?;
+    Ok(reviews)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn analysed_store(dataset: &str) -> (tempfile::TempDir, ingest::RedbStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = ingest::RedbStore::open(dir.path()).expect("store");
+        ingest::ingest_dir(
+            &fixtures::dataset(dataset),
+            &store,
+            &ingest::IngestOptions::default(),
+        )
+        .expect("ingest");
+        analyze(&store, &AnalyzeOptions::default(), &mut |_| {}).expect("analyze");
+        (dir, store)
+    }
+
+    #[test]
+    fn analysis_round_trips_through_the_store() {
+        let (_dir, store) = analysed_store("family-and-nominee");
+        let results = load_results(&store).expect("load").expect("results stored");
+        assert!(!results.groups.is_empty());
+        let emb = load_embeddings(&store).expect("load").expect("embeddings");
+        assert_eq!(emb.ids.len(), emb.embeddings.len());
+        let first = &results.groups[0].accounts[0];
+        let similar = emb.similar(first, 3).expect("the account has an embedding");
+        assert!(similar.len() <= 3 && similar.iter().all(|(id, _)| id != first));
+    }
+
+    #[test]
+    fn reviews_persist_and_survive_reanalysis_under_a_stable_id() {
+        let (_dir, store) = analysed_store("ownership-chain");
+        let id = load_results(&store).unwrap().unwrap().groups[0].id.clone();
+        let review = Review {
+            group_id: id.clone(),
+            decision: Decision::Confirmed,
+            note: "checked the registry".into(),
+            reviewer: "analyst-1".into(),
+            at: "2026-11-24T10:00:00Z".into(),
+        };
+        add_review(&store, review.clone()).unwrap();
+        analyze(&store, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+        let again = load_results(&store).unwrap().unwrap();
+        assert!(again.groups.iter().any(|g| g.id == id), "the id is stable");
+        assert_eq!(load_reviews(&store).unwrap().latest(&id), Some(&review));
+    }
+}
