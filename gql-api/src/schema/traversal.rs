@@ -660,9 +660,14 @@ pub fn neighborhood(
     'levels: for _ in 0..depth {
         let mut next = Vec::new();
         for &n in &frontier {
-            if s.graph.kind(n) == NodeKind::Identifier
-                && s.graph.in_of(n, GEdgeKind::HasIdentifier).len() > HUB
-            {
+            // Hubs are drawn but not crossed: a member (its accounts are everyone's neighbours)
+            // unless the drawing starts there, and identifiers shared by more than HUB subjects.
+            let hub = match s.graph.kind(n) {
+                NodeKind::Member => n != start,
+                NodeKind::Identifier => s.graph.in_of(n, GEdgeKind::HasIdentifier).len() > HUB,
+                _ => false,
+            };
+            if hub {
                 truncated = true;
                 continue;
             }
