@@ -299,7 +299,7 @@ pub fn render_svg(g: &GroupView, lang: Lang) -> String {
     let mut svg = String::with_capacity(1024 + 300 * (n + graph.edges.len()));
     let _ = write!(
         svg,
-        r#"<svg class="evidence" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{}">"#,
+        r#"<svg class="evidence" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{}">"#,
         escape(&format!("{} {}", label(lang, "evidence_graph"), g.id))
     );
     for e in &graph.edges {
