@@ -14,5 +14,6 @@ export CTRLGRAPH_STORE=demo/store
 "$bin" stats
 "$bin" analyze
 "$bin" eval --truth demo/dataset/truth.csv
-"$bin" report --format csv --out demo/report
-echo "reports in demo/report; store in demo/store"
+"$bin" report --format html,xlsx,csv,json --out demo/report
+"$bin" report --format html --lang zh --out demo/report-zh
+echo "reports in demo/report (Chinese HTML in demo/report-zh); store in demo/store"

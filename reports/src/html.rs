@@ -186,8 +186,5 @@ pub fn write(view: &ReportView, lang: Lang, path: &Path) -> Result<(), ReportErr
         }
         w.flush()
     })
-    .or_else(|e| match failure.take() {
-        Some(f) => Err(f),
-        None => Err(ReportError::from(e)),
-    })
+    .map_err(|e| failure.take().unwrap_or_else(|| ReportError::from(e)))
 }

@@ -172,7 +172,7 @@ pub struct Filters {
 impl Filters {
     pub fn keeps(&self, g: &GroupRecord) -> bool {
         self.min_score.is_none_or(|m| g.score >= m)
-            && (self.statuses.is_empty() || self.statuses.iter().any(|s| *s == g.status))
+            && (self.statuses.is_empty() || self.statuses.contains(&g.status))
     }
 
     /// The filters in words, for the report's heading.

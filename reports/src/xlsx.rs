@@ -219,15 +219,13 @@ pub fn write(view: &ReportView, lang: Lang, path: &Path) -> Result<(), ReportErr
         ];
         let n = view.groups.iter().filter(|g| g.wash.is_some()).count() as u32;
         header(sheet, lang, &keys, &[16.0, 8.0, 10.0, 22.0, 22.0, 60.0], n)?;
-        let mut r = 1u32;
-        for w in view.groups.iter().filter_map(|g| g.wash.as_ref()) {
+        for (r, w) in (1u32..).zip(view.groups.iter().filter_map(|g| g.wash.as_ref())) {
             sheet.write_string(r, 0, &w.group_id)?;
             sheet.write_number(r, 1, w.trades as f64)?;
             sheet.write_number(r, 2, w.volume as f64)?;
             sheet.write_string(r, 3, rfc3339_micros(w.first_ts))?;
             sheet.write_string(r, 4, rfc3339_micros(w.last_ts))?;
             sheet.write_string(r, 5, w.trade_ids.join(";"))?;
-            r += 1;
         }
     }
     wb.save(path)?;

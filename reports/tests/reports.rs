@@ -59,7 +59,11 @@ fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 fn every_format_covers_every_group_and_account() {
     let (_dir, store) = generated();
     let results = service::load_results(store).unwrap().unwrap();
-    assert!(results.groups.len() >= 20, "{} groups", results.groups.len());
+    assert!(
+        results.groups.len() >= 20,
+        "{} groups",
+        results.groups.len()
+    );
     let out = tempfile::tempdir().unwrap();
     let written = reports::write_reports(store, &opts(out.path(), Lang::En), &mut |_| {}).unwrap();
     assert_eq!(written.groups, results.groups.len());
@@ -110,8 +114,15 @@ fn every_format_covers_every_group_and_account() {
     let json: serde_json::Value =
         serde_json::from_slice(&fs::read(out.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(json["format_version"], 1);
-    assert_eq!(json["groups"].as_array().unwrap().len(), results.groups.len());
-    for (g, j) in results.groups.iter().zip(json["groups"].as_array().unwrap()) {
+    assert_eq!(
+        json["groups"].as_array().unwrap().len(),
+        results.groups.len()
+    );
+    for (g, j) in results
+        .groups
+        .iter()
+        .zip(json["groups"].as_array().unwrap())
+    {
         assert_eq!(j["id"], g.id.as_str());
         assert_eq!(j["accounts"].as_array().unwrap().len(), g.accounts.len());
     }
@@ -151,7 +162,10 @@ fn every_format_covers_every_group_and_account() {
         wb.worksheet_range("Accounts").unwrap().height(),
         accounts + 1
     );
-    assert_eq!(wb.worksheet_range("Evidence").unwrap().height(), signals + 1);
+    assert_eq!(
+        wb.worksheet_range("Evidence").unwrap().height(),
+        signals + 1
+    );
 }
 
 #[test]
@@ -166,7 +180,11 @@ fn chinese_report_carries_chinese_labels_and_names() {
     // Every holder name of the accounts file appears in the HTML.
     let (_, acc) = csv_rows(&out.path().join("accounts.csv"));
     let names: BTreeSet<&str> = acc.iter().map(|r| r[3].as_str()).collect();
-    assert!(names.iter().any(|n| n.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))));
+    assert!(
+        names
+            .iter()
+            .any(|n| n.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))
+    );
     for n in names {
         assert!(html.contains(n), "{n} missing from the HTML");
     }
@@ -195,7 +213,10 @@ fn filters_keep_only_matching_groups() {
     assert!(expected > 0 && expected < results.groups.len());
     assert_eq!(written.groups, expected);
     let (_, rows) = csv_rows(&out.path().join("groups.csv"));
-    assert!(rows.iter().all(|r| r[5] == "unreported" && r[2].parse::<f32>().unwrap() >= 0.9));
+    assert!(
+        rows.iter()
+            .all(|r| r[5] == "unreported" && r[2].parse::<f32>().unwrap() >= 0.9)
+    );
 }
 
 /// The report reads structure back from the detectors' evidence wording; every signal the
@@ -239,7 +260,10 @@ fn every_stored_signal_of_the_kinds_the_report_reads_parses() {
     }
     check(generated);
     for kind in ["control", "shared_identifier", "officer", "same_holder"] {
-        assert!(seen.contains(kind), "no {kind} evidence in the fixtures: {seen:?}");
+        assert!(
+            seen.contains(kind),
+            "no {kind} evidence in the fixtures: {seen:?}"
+        );
     }
 }
 
@@ -277,7 +301,10 @@ fn write_dataset(dir: &Path, files: &[(&str, &str)]) {
 #[test]
 fn change_reports_match_groups_by_stable_id() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = analysed(&fixtures::dataset("ownership-chain"), &tmp.path().join("store"));
+    let store = analysed(
+        &fixtures::dataset("ownership-chain"),
+        &tmp.path().join("store"),
+    );
     let first = service::load_results(&store).unwrap().unwrap();
     let group = first.groups[0].clone();
 
@@ -307,7 +334,11 @@ fn change_reports_match_groups_by_stable_id() {
         vec![first.created_at.clone()]
     );
 
-    for since in ["previous".to_owned(), first.created_at.clone(), earlier.display().to_string()] {
+    for since in [
+        "previous".to_owned(),
+        first.created_at.clone(),
+        earlier.display().to_string(),
+    ] {
         let out = tmp.path().join("now");
         let mut o = opts(&out, Lang::Zh);
         o.since = Some(since.clone());
@@ -372,7 +403,10 @@ fn check_golden(name: &str, actual: &str) {
 #[test]
 fn ownership_chain_reports_match_their_golden_files() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = analysed(&fixtures::dataset("ownership-chain"), &tmp.path().join("store"));
+    let store = analysed(
+        &fixtures::dataset("ownership-chain"),
+        &tmp.path().join("store"),
+    );
     let out = tmp.path().join("out");
     let mut o = opts(&out, Lang::En);
     o.formats = vec![Format::Csv, Format::Json];
