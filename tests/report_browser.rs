@@ -1,6 +1,6 @@
 //! The HTML report rendered by headless Chromium: a Chinese report of a generated dataset is
-//! screenshotted to PNG (kept under `<target>/test-artefacts/`) and its parsed DOM checked, with
-//! no console message and no request beyond the file itself. Needs `/usr/bin/chromium` and a CJK
+//! screenshotted to PNG and printed to PDF (both kept under `<target>/test-artefacts/`), and its
+//! parsed DOM checked, with no console message and no failed request. Needs `/usr/bin/chromium` and a CJK
 //! font: `scripts/ensure-browser.sh` installs both, and `scripts/test.sh` runs it first.
 
 use std::fs;
@@ -66,6 +66,14 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
     assert_eq!(&bytes[12..16], b"IHDR");
     let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
     (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+/// The pages of a PDF: its `/Type /Page` objects (not `/Pages`).
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let pat = b"/Type /Page";
+    pdf.windows(pat.len() + 1)
+        .filter(|w| &w[..pat.len()] == pat && w[pat.len()] != b's')
+        .count()
 }
 
 fn artefacts() -> PathBuf {
@@ -187,6 +195,26 @@ fn the_chinese_html_report_renders_in_headless_chromium() {
         "the screenshot is only {} bytes",
         bytes.len()
     );
+    // Printed, every group starts a page of its own: at least one page per group besides
+    // the summary and the table of contents.
+    let pdf = tmp.path().join("report-zh.pdf");
+    let print = headless(&tmp.path().join("profile-pdf"))
+        .arg("--no-pdf-header-footer")
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(&url)
+        .output()
+        .expect("chromium runs");
+    assert!(print.status.success(), "chromium --print-to-pdf failed: {print:?}");
+    let pdf_bytes = fs::read(&pdf).expect("the PDF was written");
+    assert!(pdf_bytes.starts_with(b"%PDF-"));
+    let pages = pdf_pages(&pdf_bytes);
+    assert!(
+        pages >= groups.len() + 2,
+        "{pages} printed pages for {} groups",
+        groups.len()
+    );
+    fs::copy(&pdf, artefacts().join("report-zh.pdf")).unwrap();
+
     let kept = artefacts().join("report-zh.png");
     fs::copy(&png, &kept).unwrap();
     fs::copy(&html, artefacts().join("report-zh.html")).unwrap();

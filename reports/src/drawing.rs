@@ -191,7 +191,7 @@ pub fn layout(graph: &EvidenceGraph) -> Vec<(f64, f64)> {
             (0.5 + 0.4 * t.cos(), 0.5 + 0.4 * t.sin())
         })
         .collect();
-    let k = (1.0 / n as f64).sqrt() * 0.9;
+    let k = (1.0 / n as f64).sqrt() * 1.2;
     let iterations = if n > 60 { 80 } else { 200 };
     let mut temp = 0.1;
     let cool = temp / iterations as f64;
@@ -220,8 +220,8 @@ pub fn layout(graph: &EvidenceGraph) -> Vec<(f64, f64)> {
         }
         for i in 0..n {
             // A weak pull to the centre keeps parts of a disconnected drawing together.
-            disp[i].0 += (0.5 - pos[i].0) * 0.5;
-            disp[i].1 += (0.5 - pos[i].1) * 0.5;
+            disp[i].0 += (0.5 - pos[i].0) * 0.3;
+            disp[i].1 += (0.5 - pos[i].1) * 0.3;
             let len = (disp[i].0 * disp[i].0 + disp[i].1 * disp[i].1)
                 .sqrt()
                 .max(1e-9);
@@ -286,8 +286,10 @@ pub fn render_svg(g: &GroupView, lang: Lang) -> String {
         300.0
     } else if n <= 16 {
         420.0
+    } else if n <= 28 {
+        600.0
     } else {
-        560.0
+        760.0
     };
     let (mx, my) = (90.0, 40.0);
     let xy = |i: usize| {
@@ -309,7 +311,9 @@ pub fn render_svg(g: &GroupView, lang: Lang) -> String {
             svg,
             r#"<line class="{class}" x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}"/>"#
         );
-        let (lx, ly) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
+        // Labels sit past the middle, away from the source: sources (controllers, holders,
+        // authorised persons) are the hubs, where labels would pile up.
+        let (lx, ly) = (x1 + (x2 - x1) * 0.6, y1 + (y2 - y1) * 0.6);
         let _ = write!(
             svg,
             r#"<text class="e-label" x="{lx:.1}" y="{ly:.1}">{}</text>"#,
