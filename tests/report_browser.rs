@@ -204,7 +204,10 @@ fn the_chinese_html_report_renders_in_headless_chromium() {
         .arg(&url)
         .output()
         .expect("chromium runs");
-    assert!(print.status.success(), "chromium --print-to-pdf failed: {print:?}");
+    assert!(
+        print.status.success(),
+        "chromium --print-to-pdf failed: {print:?}"
+    );
     let pdf_bytes = fs::read(&pdf).expect("the PDF was written");
     assert!(pdf_bytes.starts_with(b"%PDF-"));
     let pages = pdf_pages(&pdf_bytes);

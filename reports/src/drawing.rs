@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::evidence::{parse_authorised, parse_control, parse_identifier, parse_is_of};
-use crate::i18n::{Lang, label, label_of};
+use crate::i18n::{Lang, code, label, label_of};
 use crate::view::{GroupView, STRONG_WEIGHT, SubjectKind};
 
 /// The kind of a node, which sets its shape and colour.
@@ -123,7 +123,10 @@ pub fn evidence_graph(g: &GroupView, lang: Lang) -> EvidenceGraph {
                     for hop in c.paths.iter().flatten() {
                         let from = graph.node(&mut index, &hop.from, subject_kind(&hop.from));
                         let to = graph.node(&mut index, &hop.to, subject_kind(&hop.to));
-                        let text = hop.share.clone().unwrap_or_else(|| hop.what.clone());
+                        let text = hop
+                            .share
+                            .clone()
+                            .unwrap_or_else(|| code(lang, &hop.what).into_owned());
                         graph.edge(from, to, text, strong);
                     }
                 }
@@ -133,7 +136,7 @@ pub fn evidence_graph(g: &GroupView, lang: Lang) -> EvidenceGraph {
                     };
                     let id =
                         graph.node(&mut index, &format!("{kind}:{value}"), NodeKind::Identifier);
-                    graph.nodes[id].caption = Some(kind.clone());
+                    graph.nodes[id].caption = Some(code(lang, &kind).into_owned());
                     graph.edge(id, a, s.criterion.clone(), strong);
                     graph.edge(id, b, s.criterion.clone(), strong);
                 }
@@ -142,6 +145,7 @@ pub fn evidence_graph(g: &GroupView, lang: Lang) -> EvidenceGraph {
                         continue;
                     };
                     let p = graph.node(&mut index, &person, NodeKind::Person);
+                    let role = code(lang, &role).into_owned();
                     graph.edge(p, a, role.clone(), strong);
                     graph.edge(p, b, role, strong);
                 }
@@ -151,7 +155,7 @@ pub fn evidence_graph(g: &GroupView, lang: Lang) -> EvidenceGraph {
                     };
                     let x = graph.node(&mut index, &x, subject_kind(&x));
                     let y = graph.node(&mut index, &y, subject_kind(&y));
-                    graph.edge(x, y, what, strong);
+                    graph.edge(x, y, code(lang, &what).into_owned(), strong);
                 }
                 other => {
                     let text = format!("{} {}", s.criterion, label_of(lang, "sig_", other));

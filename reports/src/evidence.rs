@@ -6,7 +6,11 @@
 //! draw and tabulate; the tests run them on analysed fixtures, so a change of wording in the
 //! detectors fails here instead of silently dropping evidence from reports.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
+
+use crate::i18n::{Lang, code};
 
 /// One edge of an ownership or control path, as `src -[what]-> dst`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -95,6 +99,92 @@ pub fn parse_is_of(description: &str) -> Option<(String, String, String)> {
     Some((a.to_owned(), what.to_owned(), b.to_owned()))
 }
 
+/// The numbers of a description, in order (`12`, `3.50`, `-7`), skipping those inside ids.
+fn numbers(description: &str) -> Vec<&str> {
+    description
+        .split(|c: char| c.is_whitespace() || "(),;=".contains(c))
+        .filter(|w| !w.is_empty() && w.parse::<f64>().is_ok())
+        .collect()
+}
+
+fn hop_words(lang: Lang, what: &str) -> String {
+    match what.split_once(' ') {
+        Some((kind, share)) => format!("{} {share}", code(lang, kind)),
+        None => code(lang, what).into_owned(),
+    }
+}
+
+/// A signal's description in the report's language. English descriptions are the stored
+/// ones; Chinese ones are rebuilt from the parts the stored words give, falling back to the
+/// stored words when they do not read.
+pub fn describe<'a>(lang: Lang, kind: &str, description: &'a str) -> Cow<'a, str> {
+    if lang == Lang::En {
+        return Cow::Borrowed(description);
+    }
+    let zh = match kind {
+        "same_holder" => description
+            .strip_prefix("both accounts are held by ")
+            .map(|h| format!("两个账户均由 {h} 持有")),
+        "control" => parse_control(description).map(|c| {
+            let paths = c
+                .paths
+                .iter()
+                .map(|p| {
+                    let mut s = p.first().map(|h| h.from.clone()).unwrap_or_default();
+                    for h in p {
+                        s.push_str(&format!(" →[{}]→ {}", hop_words(lang, &h.what), h.to));
+                    }
+                    s
+                })
+                .collect::<Vec<_>>()
+                .join("；");
+            format!("{} 控制两个持有人（{}）：{paths}", c.controller, c.basis)
+        }),
+        "shared_identifier" => parse_identifier(description)
+            .map(|(k, v, n)| format!("共用{} `{v}`（{n} 个持有人使用）", code(lang, &k))),
+        "account_role" | "common_agent" => parse_authorised(description)
+            .map(|(p, role, n)| format!("{p} 担任{}（获授权账户 {n} 个）", code(lang, &role))),
+        "officer" => parse_is_of(description).map(|(p, role, e)| {
+            if description.contains(" of both holders ") {
+                format!("{p} 在两个持有人（及 {e}）担任{}", code(lang, &role))
+            } else {
+                format!("{p} 担任 {e} 的{}", code(lang, &role))
+            }
+        }),
+        "spouse" | "family" | "arrangement" => {
+            parse_is_of(description).map(|(a, k, b)| format!("{a} 是 {b} 的{}", code(lang, &k)))
+        }
+        "transfers" => match numbers(description).as_slice() {
+            [count, total] => Some(format!("资金划转 {count} 笔，合计 {total} 元")),
+            _ => None,
+        },
+        "fund_flow" => match (
+            numbers(description).as_slice(),
+            description.rsplit_once('('),
+        ) {
+            ([transfers, amount, accounts], Some((_, shape))) => Some(format!(
+                "{accounts} 个账户之间 {transfers} 笔金额均为 {amount} 元的划转（{}）",
+                shape.trim_end_matches(')')
+            )),
+            _ => None,
+        },
+        "sync_trading" => match numbers(description).as_slice() {
+            [windows, expected, p] => Some(format!(
+                "同步交易时间窗 {windows} 个（随机预期 {expected} 个，-log10 p = {p}）"
+            )),
+            _ => None,
+        },
+        "matched_trading" => match numbers(description).as_slice() {
+            [trades, volume, round_trips, expected, p] => Some(format!(
+                "相互成交 {trades} 笔（{volume} 手，往返 {round_trips} 次；随机预期 {expected}，-log10 p = {p}）"
+            )),
+            _ => None,
+        },
+        _ => None,
+    };
+    zh.map_or(Cow::Borrowed(description), Cow::Owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +210,53 @@ mod tests {
         let own = parse_control("P03 controls both holders (holder): ").unwrap();
         assert!(own.paths.is_empty());
         assert!(parse_control("both accounts are held by P1").is_none());
+    }
+
+    #[test]
+    fn chinese_descriptions_keep_every_figure() {
+        let d = |k, t| describe(Lang::Zh, k, t).into_owned();
+        assert_eq!(
+            d("transfers", "3 fund transfer(s) totalling 1500000.00 CNY"),
+            "资金划转 3 笔，合计 1500000.00 元"
+        );
+        assert_eq!(
+            d(
+                "matched_trading",
+                "12 trades with each other (340 lots, 5 round trips; expected 0.03, -log10 p = 17.2)"
+            ),
+            "相互成交 12 笔（340 手，往返 5 次；随机预期 0.03，-log10 p = 17.2）"
+        );
+        assert_eq!(
+            d(
+                "sync_trading",
+                "9 synchronised trading windows (expected 0.40 by chance, -log10 p = 8.1)"
+            ),
+            "同步交易时间窗 9 个（随机预期 0.40 个，-log10 p = 8.1）"
+        );
+        assert_eq!(
+            d(
+                "fund_flow",
+                "4 transfers of exactly 200000.00 CNY among 4 accounts (Cycle)"
+            ),
+            "4 个账户之间 4 笔金额均为 200000.00 元的划转（Cycle）"
+        );
+        assert_eq!(
+            d(
+                "shared_identifier",
+                "shared phone `+8613800000000` (used by 2 holder(s))"
+            ),
+            "共用电话 `+8613800000000`（2 个持有人使用）"
+        );
+        assert_eq!(
+            d(
+                "control",
+                "P01 controls both holders (majority): P01 -[equity 60.00%]-> E01"
+            ),
+            "P01 控制两个持有人（majority）：P01 →[股权 60.00%]→ E01"
+        );
+        // Words that do not read stay as stored; English stays as stored.
+        assert_eq!(d("transfers", "something else"), "something else");
+        assert_eq!(describe(Lang::En, "transfers", "x 1 2"), "x 1 2");
     }
 
     #[test]

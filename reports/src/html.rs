@@ -28,6 +28,12 @@ fn environment(lang: Lang) -> Result<Environment<'static>, ReportError> {
     env.add_function("tr", move |prefix: String, value: String| -> String {
         label_of(lang, &prefix, &value).into_owned()
     });
+    env.add_function("desc", move |kind: String, description: String| -> String {
+        crate::evidence::describe(lang, &kind, &description).into_owned()
+    });
+    env.add_function("code", move |value: Option<String>| -> String {
+        value.map_or_else(String::new, |v| crate::i18n::code(lang, &v).into_owned())
+    });
     env.add_global("t", Value::from(Serde(messages(lang))));
     Ok(env)
 }

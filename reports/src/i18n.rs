@@ -234,6 +234,46 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
         "C8 other (behaviour, terminals, funds)",
         "C8 其他（交易行为、终端、资金）",
     ),
+    ("code_order_placer", "order placer", "下单人"),
+    ("code_fund_transfer", "fund-transfer person", "资金调拨人"),
+    (
+        "code_settlement_confirm",
+        "settlement confirmer",
+        "结算单确认人",
+    ),
+    ("code_opening_agent", "opening agent", "开户代理人"),
+    ("code_legal_rep", "legal representative", "法定代表人"),
+    ("code_director", "director", "董事"),
+    ("code_supervisor", "supervisor", "监事"),
+    ("code_executive", "executive", "高级管理人员"),
+    ("code_fund_manager", "fund manager", "基金经理"),
+    ("code_spouse", "spouse", "配偶"),
+    ("code_parent", "parent", "父母"),
+    ("code_child", "child", "子女"),
+    ("code_sibling", "sibling", "兄弟姐妹"),
+    ("code_relative", "relative", "亲属"),
+    ("code_employee_of", "employee", "雇员"),
+    ("code_manages", "manages", "管理"),
+    ("code_agent_of", "agent", "代理人"),
+    ("code_guarantor", "guarantor", "担保人"),
+    ("code_phone", "phone", "电话"),
+    ("code_email", "email", "电子邮箱"),
+    ("code_address", "address", "地址"),
+    ("code_bank_account", "bank account", "银行账户"),
+    ("code_ip", "IP address", "IP地址"),
+    ("code_mac", "MAC address", "MAC地址"),
+    ("code_disk_serial", "disk serial", "硬盘序列号"),
+    ("code_device_name", "device name", "设备名称"),
+    ("code_individual", "individual", "个人"),
+    ("code_institution", "institution", "机构"),
+    ("code_product", "product", "产品"),
+    ("code_active", "active", "正常"),
+    ("code_dormant", "dormant", "休眠"),
+    ("code_closed", "closed", "已销户"),
+    ("code_equity", "equity", "股权"),
+    ("code_voting", "voting", "表决权"),
+    ("code_general_partner", "general partner", "普通合伙人"),
+    ("code_limited_partner", "limited partner", "有限合伙人"),
     ("rel_holds", "holds", "持有"),
     ("rel_controls", "controls", "控制"),
 ];
@@ -277,6 +317,12 @@ pub fn label_of<'a>(lang: Lang, prefix: &str, value: &'a str) -> std::borrow::Co
     }
 }
 
+/// A contract code (role, relation, identifier kind, account type or status) in words; the
+/// code itself when the catalogue lacks it.
+pub fn code(lang: Lang, value: &str) -> std::borrow::Cow<'_, str> {
+    label_of(lang, "code_", value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +358,22 @@ mod tests {
             "matched_trading",
         ] {
             assert_ne!(label_of(Lang::Zh, "sig_", s), s);
+        }
+        use graph_core::model::{
+            AccountStatus, AccountType, AuthRole, IdentifierKind, OfficerRole, RelationKind,
+            ShareKind,
+        };
+        let codes = AuthRole::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .chain(OfficerRole::ALL.iter().map(|c| c.as_str()))
+            .chain(RelationKind::ALL.iter().map(|c| c.as_str()))
+            .chain(IdentifierKind::ALL.iter().map(|c| c.as_str()))
+            .chain(AccountType::ALL.iter().map(|c| c.as_str()))
+            .chain(AccountStatus::ALL.iter().map(|c| c.as_str()))
+            .chain(ShareKind::ALL.iter().map(|c| c.as_str()));
+        for c in codes {
+            assert_ne!(code(Lang::Zh, c), c, "no label for the code {c}");
         }
     }
 }

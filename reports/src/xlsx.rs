@@ -7,7 +7,7 @@ use std::path::Path;
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
 use crate::ReportError;
-use crate::i18n::{Lang, label, label_of};
+use crate::i18n::{Lang, code, label, label_of};
 use crate::tables::{rfc3339_micros, strength};
 use crate::view::ReportView;
 
@@ -127,9 +127,21 @@ pub fn write(view: &ReportView, lang: Lang, path: &Path) -> Result<(), ReportErr
             sheet.write_string(r, 4, label_of(lang, "kind_", a.holder_kind.as_str()))?;
             sheet.write_string(r, 5, o(&a.member_id))?;
             sheet.write_string(r, 6, o(&a.member_name))?;
-            sheet.write_string(r, 7, o(&a.account_type))?;
+            sheet.write_string(
+                r,
+                7,
+                a.account_type
+                    .as_deref()
+                    .map_or(String::new(), |t| code(lang, t).into_owned()),
+            )?;
             sheet.write_string(r, 8, o(&a.open_date))?;
-            sheet.write_string(r, 9, o(&a.status))?;
+            sheet.write_string(
+                r,
+                9,
+                a.status
+                    .as_deref()
+                    .map_or(String::new(), |t| code(lang, t).into_owned()),
+            )?;
             sheet.write_string(r, 10, yes_no(a.missing_from_report))?;
             sheet.write_string(r, 11, yes_no(a.joined_by_embedding))?;
             r += 1;
@@ -173,7 +185,11 @@ pub fn write(view: &ReportView, lang: Lang, path: &Path) -> Result<(), ReportErr
                 sheet.write_string(r, 5, label_of(lang, "sig_", &s.kind))?;
                 sheet.write_number(r, 6, (s.weight as f64 * 10_000.0).round() / 10_000.0)?;
                 sheet.write_string(r, 7, label(lang, strength(s.weight)))?;
-                sheet.write_string(r, 8, &s.description)?;
+                sheet.write_string(
+                    r,
+                    8,
+                    crate::evidence::describe(lang, &s.kind, &s.description),
+                )?;
                 r += 1;
             }
         }

@@ -251,6 +251,12 @@ fn every_stored_signal_of_the_kinds_the_report_reads_parses() {
                     _ => true,
                 };
                 assert!(ok, "cannot read {} evidence: {}", s.kind, s.description);
+                assert_ne!(
+                    evidence::describe(Lang::Zh, &s.kind, &s.description),
+                    s.description,
+                    "no Chinese wording for {} evidence",
+                    s.kind
+                );
                 seen.insert(s.kind.clone());
             }
         }
