@@ -17,8 +17,9 @@ export CTRLGRAPH_STORE=demo/store
 "$bin" stats
 "$bin" analyze
 "$bin" eval --truth demo/dataset/truth.csv
-"$bin" report --format csv --out demo/report
-echo "reports in demo/report; store in demo/store"
+"$bin" report --format html,xlsx,csv,json --out demo/report
+"$bin" report --format html --lang zh --out demo/report-zh
+echo "reports in demo/report (Chinese HTML in demo/report-zh); store in demo/store"
 [ "${DEMO_NO_SERVE:-}" = 1 ] && exit 0
 for role in viewer analyst admin; do
   token=$("$bin" token add --tokens demo/tokens.toml --name "demo-$role" --role "$role" 2>/dev/null)

@@ -15,6 +15,8 @@ command -v cargo >/dev/null || { echo "error: cargo is not installed (https://ru
 
 echo "== GraphiQL explorer (npm)"
 scripts/build-graphiql.sh
+echo "== browser and CJK font for the report rendering test"
+scripts/ensure-browser.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

@@ -173,12 +173,31 @@ pub struct EvalArgs {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Report format.
-    #[arg(long, default_value = "csv", value_parser = ["csv"])]
-    pub format: String,
-    /// Output folder.
+    /// Report formats, comma-separated or repeated: html, xlsx, csv, json.
+    #[arg(
+        long,
+        env = "CTRLGRAPH_REPORT_FORMAT",
+        default_value = "csv",
+        value_delimiter = ','
+    )]
+    pub format: Vec<reports::Format>,
+    /// Output folder (created when absent).
     #[arg(long)]
     pub out: PathBuf,
+    /// Language of the labels: en or zh (Simplified Chinese).
+    #[arg(long, env = "CTRLGRAPH_REPORT_LANG", default_value = "en")]
+    pub lang: reports::Lang,
+    /// Only groups scoring at least this.
+    #[arg(long)]
+    pub min_score: Option<f32>,
+    /// Only groups of these reporting statuses (comma-separated): unreported,
+    /// partially_reported, reported.
+    #[arg(long, value_delimiter = ',', value_parser = ["unreported", "partially_reported", "reported"])]
+    pub status: Vec<String>,
+    /// Also report the changes since an earlier analysis: `previous`, a stored analysis's
+    /// created_at, or an earlier JSON report (file or folder).
+    #[arg(long)]
+    pub since: Option<String>,
 }
 
 fn require_store(ctx: &Ctx) -> Result<RedbStore> {
@@ -326,57 +345,52 @@ pub fn eval_cmd(ctx: &Ctx, args: &EvalArgs) -> Result<()> {
 
 pub fn report_cmd(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
     let store = require_store(ctx)?;
-    let Some(results) = load_results(&store)? else {
-        return Err(
-            InputError("no analysis in the store (run `ctrlgraph analyze` first)".into()).into(),
-        );
+    if let Some(m) = args.min_score
+        && !(0.0..=1.0).contains(&m)
+    {
+        return Err(InputError(format!("--min-score {m} is outside [0, 1]")).into());
+    }
+    let opts = reports::ReportOptions {
+        formats: args.format.clone(),
+        out: args.out.clone(),
+        lang: args.lang,
+        filters: reports::Filters {
+            min_score: args.min_score,
+            statuses: args.status.clone(),
+        },
+        since: args.since.clone(),
     };
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    let path = args.out.join("groups.csv");
-    ingest::store::write_atomically(&path, |w| {
-        let mut c = csv::Writer::from_writer(w);
-        c.write_record([
-            "group_id",
-            "account_id",
-            "score",
-            "controller_id",
-            "criteria",
-            "status",
-            "group_size",
-            "missing_from_report",
-        ])?;
-        for g in &results.groups {
-            for a in &g.accounts {
-                c.write_record([
-                    g.id.as_str(),
-                    a,
-                    &format!("{:.4}", g.score),
-                    g.controller_id.as_deref().unwrap_or(""),
-                    &g.criteria.join(";"),
-                    &g.status,
-                    &g.accounts.len().to_string(),
-                    if g.missing_from_report.contains(a) {
-                        "true"
-                    } else {
-                        "false"
-                    },
-                ])?;
-            }
-        }
-        c.flush()
-    })
-    .with_context(|| format!("writing {}", path.display()))?;
+    let started = std::time::Instant::now();
+    let pb = stage_bar(ctx.progress);
+    let written = match reports::write_reports(&store, &opts, &mut |s| pb.set_message(s.to_owned()))
+    {
+        Ok(w) => w,
+        Err(e) if e.is_input_error() => return Err(InputError(e.to_string()).into()),
+        Err(e) => return Err(e).context("writing the reports"),
+    };
+    pb.finish_and_clear();
     outln!(
-        "wrote {} ({} groups, {} rows)",
-        path.display(),
-        results.groups.len(),
-        results
-            .groups
-            .iter()
-            .map(|g| g.accounts.len())
-            .sum::<usize>()
+        "{} groups over {} accounts reported in {:.1}s",
+        written.groups,
+        written.accounts,
+        started.elapsed().as_secs_f64()
     );
+    if let Some(c) = &written.changes {
+        use reports::ChangeKind as K;
+        outln!(
+            "since {}: {} new, {} grown, {} shrunk, {} reshaped, {} dissolved, {} unchanged",
+            c.previous_created_at,
+            c.count(K::New),
+            c.count(K::Grown),
+            c.count(K::Shrunk),
+            c.count(K::Reshaped),
+            c.count(K::Dissolved),
+            c.unchanged
+        );
+    }
+    for f in &written.files {
+        outln!("wrote {}", f.display());
+    }
     Ok(())
 }
 

@@ -164,3 +164,79 @@ fn a_killed_ingest_leaves_the_previous_state_intact_and_readable() {
         serde_json::from_slice(&run(&store, &["stats", "--json"]).stdout).unwrap();
     assert_eq!(v["nodes"][0], serde_json::json!(["account", 50_004]));
 }
+
+#[test]
+fn report_input_errors_exit_2_and_reports_name_their_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let out = tmp.path().join("out");
+    let out_s = out.to_str().unwrap();
+    let o = run(
+        &store,
+        &["ingest", fixture("ownership-chain").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&store, &["report", "--format", "html", "--out", out_s]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("no analysis in the store"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&store, &["analyze"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&store, &["report", "--format", "pdf", "--out", out_s]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = run(
+        &store,
+        &[
+            "report", "--format", "csv", "--since", "previous", "--out", out_s,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("keeps no earlier analysis"),
+        "{}",
+        text(&o)
+    );
+    let o = run(
+        &store,
+        &[
+            "report",
+            "--format",
+            "html,xlsx,csv,json",
+            "--lang",
+            "zh",
+            "--out",
+            out_s,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.starts_with("1 groups over 9 accounts"), "{stdout}");
+    for f in [
+        "report.html",
+        "report.xlsx",
+        "groups.csv",
+        "accounts.csv",
+        "evidence.csv",
+        "report.json",
+    ] {
+        assert!(out.join(f).is_file() && stdout.contains(f), "{f}: {stdout}");
+    }
+    // A second analysis keeps the first: the change report against it has no change.
+    let o = run(&store, &["analyze"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(
+        &store,
+        &[
+            "report", "--format", "csv", "--since", "previous", "--out", out_s,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("0 new, 0 grown, 0 shrunk, 0 reshaped, 0 dissolved, 1 unchanged"),
+        "{}",
+        text(&o)
+    );
+}

@@ -28,6 +28,11 @@ pub const EMBEDDING_IDS_BLOB: &str = "analysis/embedding-ids";
 pub const LINKS_BLOB: &str = "analysis/links";
 /// The analysts' reviews of groups.
 pub const REVIEWS_BLOB: &str = "reviews";
+/// Earlier analyses: the index (a JSON list of `created_at`, oldest first) and, under
+/// `analysis/history/<created_at>`, each replaced result in the stored encoding.
+pub const HISTORY_INDEX_BLOB: &str = "analysis/history";
+/// How many replaced analyses are kept; older ones are emptied (stores have no delete).
+pub const HISTORY_KEEP: usize = 8;
 
 /// Errors of the analysed store.
 #[derive(Debug, thiserror::Error)]
@@ -134,8 +139,15 @@ pub fn analyze(
     let t = Instant::now();
     stage("loading trades and transfers");
     let tapes = load_tapes(store, &g)?;
-    let previous: Vec<(String, Vec<String>)> = load_results(store)?
-        .map(|r| r.groups.into_iter().map(|g| (g.id, g.accounts)).collect())
+    let replaced = load_results(store)?;
+    let previous: Vec<(String, Vec<String>)> = replaced
+        .as_ref()
+        .map(|r| {
+            r.groups
+                .iter()
+                .map(|g| (g.id.clone(), g.accounts.clone()))
+                .collect()
+        })
         .unwrap_or_default();
     let tape_secs = t.elapsed().as_secs_f64();
 
@@ -188,12 +200,18 @@ pub fn analyze(
         .map(|n| g.key(*n))
         .collect::<Vec<_>>()
         .join("\n");
-    store.put_blobs(&[
+    let mut blobs: Vec<(String, Vec<u8>)> = Vec::new();
+    if let Some(old) = &replaced {
+        blobs = history_blobs(store, old)?;
+    }
+    let mut all: Vec<(&str, &[u8])> = vec![
         (RESULTS_BLOB, &bytes),
         (LINKS_BLOB, &links),
         (EMBEDDINGS_BLOB, &emb),
         (EMBEDDING_IDS_BLOB, emb_ids.as_bytes()),
-    ])?;
+    ];
+    all.extend(blobs.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
+    store.put_blobs(&all)?;
     results.timings.push(StageTiming {
         stage: "store".into(),
         seconds: t.elapsed().as_secs_f64(),
@@ -222,6 +240,67 @@ pub fn load_links(store: &dyn Store) -> Result<Vec<LinkRecord>, ServiceError> {
             reason: e.to_string(),
         }),
         None => Ok(Vec::new()),
+    }
+}
+
+/// The blob name of a replaced analysis.
+pub fn history_blob(created_at: &str) -> String {
+    format!("{HISTORY_INDEX_BLOB}/{created_at}")
+}
+
+/// The blobs that move `old` (the analysis being replaced) into the history: its results, the
+/// updated index, and emptied blobs for entries past [`HISTORY_KEEP`].
+fn history_blobs(
+    store: &dyn Store,
+    old: &AnalysisResults,
+) -> Result<Vec<(String, Vec<u8>)>, ServiceError> {
+    let mut index = list_history(store)?;
+    index.retain(|c| c != &old.created_at);
+    index.push(old.created_at.clone());
+    let mut blobs = Vec::new();
+    while index.len() > HISTORY_KEEP {
+        blobs.push((history_blob(&index.remove(0)), Vec::new()));
+    }
+    let bytes = postcard::to_stdvec(old).map_err(|e| ServiceError::Encode {
+        what: "analysis history",
+        reason: e.to_string(),
+    })?;
+    blobs.push((history_blob(&old.created_at), bytes));
+    let index = serde_json::to_vec(&index).map_err(|e| ServiceError::Encode {
+        what: "analysis history index",
+        reason: e.to_string(),
+    })?;
+    blobs.push((HISTORY_INDEX_BLOB.to_owned(), index));
+    Ok(blobs)
+}
+
+/// The `created_at` of every earlier analysis kept in the store, oldest first (the latest
+/// analysis is not among them: [`load_results`] reads it).
+pub fn list_history(store: &dyn Store) -> Result<Vec<String>, ServiceError> {
+    match store.get_blob(HISTORY_INDEX_BLOB)? {
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| ServiceError::Decode {
+            what: "analysis history index",
+            reason: e.to_string(),
+        }),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// An earlier analysis by its `created_at`, if the store keeps it.
+pub fn load_history(
+    store: &dyn Store,
+    created_at: &str,
+) -> Result<Option<AnalysisResults>, ServiceError> {
+    match store.get_blob(&history_blob(created_at))? {
+        Some(bytes) if !bytes.is_empty() => {
+            postcard::from_bytes(&bytes)
+                .map(Some)
+                .map_err(|e| ServiceError::Decode {
+                    what: "analysis history",
+                    reason: e.to_string(),
+                })
+        }
+        _ => Ok(None),
     }
 }
 
@@ -410,5 +489,26 @@ mod tests {
         let again = load_results(&store).unwrap().unwrap();
         assert!(again.groups.iter().any(|g| g.id == id), "the id is stable");
         assert_eq!(load_reviews(&store).unwrap().latest(&id), Some(&review));
+    }
+
+    #[test]
+    fn replaced_analyses_are_kept_in_the_history() {
+        let (_dir, store) = analysed_store("ownership-chain");
+        assert!(list_history(&store).unwrap().is_empty());
+        let first = load_results(&store).unwrap().unwrap();
+        analyze(&store, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+        let second = load_results(&store).unwrap().unwrap();
+        assert_ne!(first.created_at, second.created_at);
+        assert_eq!(
+            list_history(&store).unwrap(),
+            vec![first.created_at.clone()]
+        );
+        let old = load_history(&store, &first.created_at).unwrap().unwrap();
+        assert_eq!(old, first);
+        assert!(
+            load_history(&store, "1999-01-01T00:00:00Z")
+                .unwrap()
+                .is_none()
+        );
     }
 }

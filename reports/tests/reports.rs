@@ -1,0 +1,434 @@
+//! Reports of analysed fixtures checked for content: every group in every format, account
+//! counts, one evidence drawing per group, the workbook read back, the evidence wording the
+//! report parses, change reports, and golden files of the hand-made ownership-chain dataset.
+//!
+//! Goldens live in `tests/golden/`; after an intended change, refresh them with
+//! `UPDATE_GOLDEN=1 cargo test -p reports --test reports` and review the diff.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use calamine::{Reader, Xlsx, open_workbook};
+use ingest::{IngestOptions, RedbStore, Store};
+use reports::{ChangeKind, Filters, Format, Lang, ReportOptions, evidence};
+
+const ALL: [Format; 4] = [Format::Html, Format::Xlsx, Format::Csv, Format::Json];
+
+fn analysed(data: &Path, store_dir: &Path) -> RedbStore {
+    let store = RedbStore::open(store_dir).expect("store");
+    ingest::ingest_dir(data, &store, &IngestOptions::default()).expect("ingest");
+    service::analyze(&store, &service::AnalyzeOptions::default(), &mut |_| {}).expect("analyze");
+    store
+}
+
+/// A generated dataset (Chinese names, every kind of evidence) analysed once for all tests.
+fn generated() -> &'static (tempfile::TempDir, RedbStore) {
+    static CELL: OnceLock<(tempfile::TempDir, RedbStore)> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        fixtures::generate(&fixtures::GenConfig::new(3000, 3), &data).expect("generate");
+        let store = analysed(&data, &dir.path().join("store"));
+        (dir, store)
+    })
+}
+
+fn opts(out: &Path, lang: Lang) -> ReportOptions {
+    ReportOptions {
+        formats: ALL.to_vec(),
+        out: out.to_owned(),
+        lang,
+        filters: Filters::default(),
+        since: None,
+    }
+}
+
+fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).expect("csv");
+    let header = r.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn every_format_covers_every_group_and_account() {
+    let (_dir, store) = generated();
+    let results = service::load_results(store).unwrap().unwrap();
+    assert!(
+        results.groups.len() >= 20,
+        "{} groups",
+        results.groups.len()
+    );
+    let out = tempfile::tempdir().unwrap();
+    let written = reports::write_reports(store, &opts(out.path(), Lang::En), &mut |_| {}).unwrap();
+    assert_eq!(written.groups, results.groups.len());
+    let accounts: usize = results.groups.iter().map(|g| g.accounts.len()).sum();
+    let signals: usize = results
+        .groups
+        .iter()
+        .flat_map(|g| &g.links)
+        .map(|l| l.signals.len())
+        .sum();
+
+    // groups.csv keeps the columns of the detection issue.
+    let (header, rows) = csv_rows(&out.path().join("groups.csv"));
+    assert_eq!(
+        header,
+        [
+            "group_id",
+            "account_id",
+            "score",
+            "controller_id",
+            "criteria",
+            "status",
+            "group_size",
+            "missing_from_report"
+        ]
+    );
+    assert_eq!(rows.len(), accounts);
+    let ids: BTreeSet<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(ids.len(), results.groups.len());
+    for g in &results.groups {
+        let n = rows.iter().filter(|r| r[0] == g.id).count();
+        assert_eq!(n, g.accounts.len(), "{}", g.id);
+        assert!(rows.iter().any(|r| r[0] == g.id && r[6] == n.to_string()));
+    }
+    let (header, acc) = csv_rows(&out.path().join("accounts.csv"));
+    assert_eq!(header[..3], ["group_id", "account_id", "holder_id"]);
+    assert_eq!(acc.len(), accounts);
+    assert!(
+        acc.iter().all(|r| !r[2].is_empty() && !r[3].is_empty()),
+        "every account has a holder with a name"
+    );
+    let (_, ev) = csv_rows(&out.path().join("evidence.csv"));
+    assert_eq!(ev.len(), signals);
+    let (_, wash) = csv_rows(&out.path().join("wash_trades.csv"));
+    assert_eq!(wash.len(), results.wash_trades.len());
+
+    // JSON: every group with its accounts.
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["format_version"], 1);
+    assert_eq!(
+        json["groups"].as_array().unwrap().len(),
+        results.groups.len()
+    );
+    for (g, j) in results
+        .groups
+        .iter()
+        .zip(json["groups"].as_array().unwrap())
+    {
+        assert_eq!(j["id"], g.id.as_str());
+        assert_eq!(j["accounts"].as_array().unwrap().len(), g.accounts.len());
+    }
+
+    // HTML: a section and one drawing per group, four charts, nothing from the network.
+    let html = fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert_eq!(
+        html.matches("<section class=\"group\"").count(),
+        results.groups.len()
+    );
+    assert_eq!(
+        html.matches("<svg class=\"evidence\"").count(),
+        results.groups.len()
+    );
+    for g in &results.groups {
+        assert!(html.contains(&format!("id=\"g-{}\"", g.id)), "{}", g.id);
+    }
+    assert_eq!(html.matches("<svg").count(), results.groups.len() + 4);
+    for bad in ["http://", "https://", "src=", "<script", "@import", "url("] {
+        assert!(!html.contains(bad), "the HTML contains `{bad}`");
+    }
+
+    // XLSX read back: the three sheets with a row per group, account and signal.
+    let mut wb: Xlsx<_> = open_workbook(out.path().join("report.xlsx")).unwrap();
+    let names = wb.sheet_names();
+    for s in ["Groups", "Accounts", "Evidence"] {
+        assert!(names.iter().any(|n| n == s), "{names:?}");
+    }
+    let groups = wb.worksheet_range("Groups").unwrap();
+    assert_eq!(groups.height(), results.groups.len() + 1);
+    assert_eq!(
+        groups.get((1, 0)).unwrap().to_string(),
+        results.groups[0].id
+    );
+    assert_eq!(groups.get((0, 0)).unwrap().to_string(), "Group");
+    assert_eq!(
+        wb.worksheet_range("Accounts").unwrap().height(),
+        accounts + 1
+    );
+    assert_eq!(
+        wb.worksheet_range("Evidence").unwrap().height(),
+        signals + 1
+    );
+}
+
+#[test]
+fn chinese_report_carries_chinese_labels_and_names() {
+    let (_dir, store) = generated();
+    let out = tempfile::tempdir().unwrap();
+    reports::write_reports(store, &opts(out.path(), Lang::Zh), &mut |_| {}).unwrap();
+    let html = fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(html.contains("<html lang=\"zh-Hans\">"));
+    assert!(html.contains("疑似实际控制关系账户组"));
+    assert!(html.contains("Noto Sans CJK SC"));
+    // Every holder name of the accounts file appears in the HTML.
+    let (_, acc) = csv_rows(&out.path().join("accounts.csv"));
+    let names: BTreeSet<&str> = acc.iter().map(|r| r[3].as_str()).collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))
+    );
+    for n in names {
+        assert!(html.contains(n), "{n} missing from the HTML");
+    }
+    let mut wb: Xlsx<_> = open_workbook(out.path().join("report.xlsx")).unwrap();
+    let groups = wb.worksheet_range("Groups").unwrap();
+    assert_eq!(groups.get((0, 0)).unwrap().to_string(), "账户组");
+}
+
+#[test]
+fn filters_keep_only_matching_groups() {
+    let (_dir, store) = generated();
+    let results = service::load_results(store).unwrap().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut o = opts(out.path(), Lang::En);
+    o.formats = vec![Format::Csv];
+    o.filters = Filters {
+        min_score: Some(0.9),
+        statuses: vec!["unreported".into()],
+    };
+    let written = reports::write_reports(store, &o, &mut |_| {}).unwrap();
+    let expected = results
+        .groups
+        .iter()
+        .filter(|g| g.score >= 0.9 && g.status == "unreported")
+        .count();
+    assert!(expected > 0 && expected < results.groups.len());
+    assert_eq!(written.groups, expected);
+    let (_, rows) = csv_rows(&out.path().join("groups.csv"));
+    assert!(
+        rows.iter()
+            .all(|r| r[5] == "unreported" && r[2].parse::<f32>().unwrap() >= 0.9)
+    );
+}
+
+/// The report reads structure back from the detectors' evidence wording; every signal the
+/// analysis of a generated dataset and of the hand-made datasets produces must parse.
+#[test]
+fn every_stored_signal_of_the_kinds_the_report_reads_parses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut stores = vec![];
+    for name in ["ownership-chain", "family-and-nominee"] {
+        stores.push(analysed(&fixtures::dataset(name), &tmp.path().join(name)));
+    }
+    let (_dir, generated) = generated();
+    let mut seen = BTreeSet::new();
+    let mut check = |store: &dyn Store| {
+        let results = service::load_results(store).unwrap().unwrap();
+        for g in &results.groups {
+            for s in g.links.iter().flat_map(|l| &l.signals) {
+                let ok = match s.kind.as_str() {
+                    "control" => evidence::parse_control(&s.description).is_some_and(|c| {
+                        c.paths
+                            .iter()
+                            .flatten()
+                            .all(|h| !h.from.is_empty() && !h.to.is_empty())
+                    }),
+                    "shared_identifier" => evidence::parse_identifier(&s.description).is_some(),
+                    "account_role" | "common_agent" => {
+                        evidence::parse_authorised(&s.description).is_some()
+                    }
+                    "officer" | "spouse" | "family" | "arrangement" => {
+                        evidence::parse_is_of(&s.description).is_some()
+                    }
+                    _ => true,
+                };
+                assert!(ok, "cannot read {} evidence: {}", s.kind, s.description);
+                assert_ne!(
+                    evidence::describe(Lang::Zh, &s.kind, &s.description),
+                    s.description,
+                    "no Chinese wording for {} evidence",
+                    s.kind
+                );
+                seen.insert(s.kind.clone());
+            }
+        }
+    };
+    for s in &stores {
+        check(s);
+    }
+    check(generated);
+    for kind in ["control", "shared_identifier", "officer", "same_holder"] {
+        assert!(
+            seen.contains(kind),
+            "no {kind} evidence in the fixtures: {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn ownership_paths_carry_their_percentages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = analysed(&fixtures::dataset("ownership-chain"), tmp.path());
+    let results = service::load_results(&store).unwrap().unwrap();
+    let view = reports::view::build(&store, &results, &Filters::default(), None).unwrap();
+    let g = &view.groups[0];
+    assert!(!g.ownership_paths.is_empty());
+    assert!(
+        g.ownership_paths
+            .iter()
+            .flat_map(|p| &p.hops)
+            .any(|h| h.share.as_deref().is_some_and(|s| s.ends_with('%')))
+    );
+    let controller = g.controller.as_ref().unwrap();
+    assert_eq!(controller.name.as_deref(), Some("陈志强"));
+    // The drawing shows the controller, the holders and the accounts.
+    let drawing = reports::drawing::evidence_graph(g, Lang::En);
+    for id in ["P01", "E01", "A01"] {
+        assert!(drawing.nodes.iter().any(|n| n.id == id), "{id} not drawn");
+    }
+    assert!(drawing.edges.iter().any(|e| e.label.ends_with('%')));
+}
+
+fn write_dataset(dir: &Path, files: &[(&str, &str)]) {
+    fs::create_dir_all(dir).unwrap();
+    for (name, text) in files {
+        fs::write(dir.join(name), text).unwrap();
+    }
+}
+
+#[test]
+fn change_reports_match_groups_by_stable_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = analysed(
+        &fixtures::dataset("ownership-chain"),
+        &tmp.path().join("store"),
+    );
+    let first = service::load_results(&store).unwrap().unwrap();
+    let group = first.groups[0].clone();
+
+    // A JSON report of the first analysis, to compare with by file too.
+    let earlier = tmp.path().join("earlier");
+    let mut o = opts(&earlier, Lang::En);
+    o.formats = vec![Format::Json];
+    reports::write_reports(&store, &o, &mut |_| {}).unwrap();
+
+    // A second delivery: one more account of a holder in the group, and a new pair of
+    // accounts held by one new person.
+    let more = tmp.path().join("more");
+    write_dataset(
+        &more,
+        &[
+            ("persons.csv", "person_id,name,id_number\nP90,周晓明,\n"),
+            (
+                "accounts.csv",
+                "account_id,holder_id,member_id,account_type,open_date,status\nA90,E01,M01,institution,2024-01-02,active\nA91,P90,M01,individual,2024-01-03,active\nA92,P90,M02,individual,2024-01-04,active\n",
+            ),
+        ],
+    );
+    ingest::ingest_dir(&more, &store, &IngestOptions::default()).unwrap();
+    service::analyze(&store, &service::AnalyzeOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(
+        service::list_history(&store).unwrap(),
+        vec![first.created_at.clone()]
+    );
+
+    for since in [
+        "previous".to_owned(),
+        first.created_at.clone(),
+        earlier.display().to_string(),
+    ] {
+        let out = tmp.path().join("now");
+        let mut o = opts(&out, Lang::Zh);
+        o.since = Some(since.clone());
+        let written = reports::write_reports(&store, &o, &mut |_| {}).unwrap();
+        let c = written.changes.expect("changes");
+        assert_eq!(c.previous_created_at, first.created_at, "{since}");
+        let grown: Vec<_> = c.of(ChangeKind::Grown).collect();
+        assert_eq!(grown.len(), 1, "{since}: {c:?}");
+        assert_eq!(grown[0].group_id, group.id);
+        assert_eq!(grown[0].added, ["A90"]);
+        assert_eq!(c.count(ChangeKind::New), 1);
+        assert_eq!(c.count(ChangeKind::Dissolved), 0);
+        let (header, rows) = csv_rows(&out.join("changes.csv"));
+        assert_eq!(header[0], "change");
+        assert_eq!(rows.len(), 2);
+        let html = fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(html.contains("新增账户组") && html.contains("扩大的账户组"));
+        let mut wb: Xlsx<_> = open_workbook(out.join("report.xlsx")).unwrap();
+        assert_eq!(wb.worksheet_range("Changes").unwrap().height(), 3);
+    }
+
+    let mut o = opts(&tmp.path().join("x"), Lang::En);
+    o.since = Some("2001-01-01T00:00:00Z".into());
+    let e = reports::write_reports(&store, &o, &mut |_| {}).unwrap_err();
+    assert!(e.is_input_error());
+    assert!(e.to_string().contains(&first.created_at), "{e}");
+}
+
+fn golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// Compares `actual` with the golden file, or rewrites it under `UPDATE_GOLDEN=1`.
+fn check_golden(name: &str, actual: &str) {
+    let path = golden_dir().join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::create_dir_all(golden_dir()).unwrap();
+        fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no golden file {} (create it with UPDATE_GOLDEN=1)",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{name} differs from its golden file at line {} (refresh with UPDATE_GOLDEN=1 after checking the change):\n  expected: {:?}\n  actual:   {:?}",
+            line + 1,
+            expected.lines().nth(line),
+            actual.lines().nth(line)
+        );
+    }
+}
+
+#[test]
+fn ownership_chain_reports_match_their_golden_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = analysed(
+        &fixtures::dataset("ownership-chain"),
+        &tmp.path().join("store"),
+    );
+    let out = tmp.path().join("out");
+    let mut o = opts(&out, Lang::En);
+    o.formats = vec![Format::Csv, Format::Json];
+    reports::write_reports(&store, &o, &mut |_| {}).unwrap();
+    // The analysis time is the one field that changes between runs.
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
+    json["analysis_created_at"] = "ANALYSIS_TIME".into();
+    check_golden(
+        "ownership-chain.json",
+        &(serde_json::to_string_pretty(&json).unwrap() + "\n"),
+    );
+    for f in ["groups.csv", "accounts.csv", "evidence.csv"] {
+        check_golden(
+            &format!("ownership-chain.{f}"),
+            &fs::read_to_string(out.join(f)).unwrap(),
+        );
+    }
+}
