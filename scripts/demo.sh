@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 accounts="${1:-20000}"
 cargo build --release --locked
+# The investigation page (served by `ctrlgraph serve` at /), built from npm packages.
+command -v npm >/dev/null || { echo "error: npm is not installed (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+(cd web && npm ci --no-audit --no-fund && npm run build)
 bin=target/release/ctrlgraph
 rm -rf demo && mkdir -p demo
 export CTRLGRAPH_STORE=demo/store

@@ -97,6 +97,8 @@ export class GraphView {
   private pathNodes: Set<string> | null = null;
   private pathEdges: Set<string> | null = null;
   private hovered: string | null = null;
+  /** Node sizes shrink on big graphs so that 2,000 nodes do not cover each other. */
+  private sizeScale = 1;
   private readonly expanded = new Set<string>();
   private readonly container: HTMLElement;
 
@@ -110,7 +112,7 @@ export class GraphView {
       renderEdgeLabels: true,
       enableEdgeEvents: false,
       defaultEdgeType: "line",
-      labelRenderedSizeThreshold: 8,
+      labelRenderedSizeThreshold: 0,
       labelDensity: 0.7,
       labelFont: "system-ui, 'Noto Sans CJK SC', sans-serif",
       edgeLabelFont: "system-ui, 'Noto Sans CJK SC', sans-serif",
@@ -365,7 +367,10 @@ export class GraphView {
   private tune(): void {
     this.renderer.setSetting("renderEdgeLabels", this.graph.size <= EDGE_LABEL_LIMIT);
     this.renderer.setSetting("hideEdgesOnMove", this.graph.size > HIDE_EDGES_ON_MOVE);
-    this.renderer.setSetting("labelRenderedSizeThreshold", this.graph.order > 500 ? 12 : 8);
+    const order = this.graph.order;
+    this.sizeScale = order > 300 ? Math.max(0.35, Math.sqrt(300 / order)) : 1;
+    // Small graphs show every label; big ones only those of nodes drawn large enough (zoomed in).
+    this.renderer.setSetting("labelRenderedSizeThreshold", order <= 150 ? 0 : order > 500 ? 10 : 6);
   }
 
   private publishCounts(): void {
@@ -375,11 +380,11 @@ export class GraphView {
   }
 
   private reduceNode(node: string, data: NodeAttrs): Partial<NodeDisplayData> {
-    const out: Partial<NodeDisplayData> = { ...data, label: data.label };
+    const out: Partial<NodeDisplayData> = { ...data, size: data.size * this.sizeScale };
     if (node === this.selected) {
       out.highlighted = true;
       out.forceLabel = true;
-      out.size = data.size * 1.4;
+      out.size = Math.max(data.size, data.size * this.sizeScale * 1.4);
       out.zIndex = 2;
     }
     if (this.pathNodes) {

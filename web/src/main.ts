@@ -75,7 +75,7 @@ function route(force = false): void {
   const id = rawId ? decodeURIComponent(rawId) : "";
   if (section === "groups") show(groupsPage(params));
   else if (section === "group" && id) show(groupPage(id, viewer));
-  else if (section === "subject" && id) show(subjectPage(id));
+  else if (section === "subject" && id) show(subjectPage(id, params));
   else show(searchPage(params.get("q") ?? ""));
 }
 

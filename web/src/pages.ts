@@ -349,11 +349,14 @@ export function groupPage(id: string, viewer: Viewer): Page {
   return page;
 }
 
-export function subjectPage(id: string): Page {
+/** A subject's neighbourhood; `depth` (1-3) and `limit` (nodes, up to 5000) come from the URL. */
+export function subjectPage(id: string, params: URLSearchParams): Page {
+  const depth = Math.min(3, Math.max(1, Number(params.get("depth")) || 1));
+  const limit = Math.min(5000, Math.max(1, Number(params.get("limit")) || 500));
   return workspace({
-    title: () => id,
+    title: () => (depth > 1 ? `${id} (${depth})` : id),
     exportName: `subject-${id}`,
-    load: () => neighborhood(id, 1, 500),
+    load: () => neighborhood(id, depth, limit),
     extra: () => {},
     initialSelection: id,
   });
