@@ -26,7 +26,6 @@ export interface SubjectProfile extends Ref {
   // Account
   accountType?: string | null;
   status?: string | null;
-  openDate?: string | null;
   member?: Ref | null;
   holder?: Ref | null;
   orderPlacers?: Ref[];
@@ -34,7 +33,8 @@ export interface SubjectProfile extends Ref {
   // Person
   name?: string | null;
   idNumber?: string | null;
-  relatives?: { relation: string; person: Ref }[];
+  relatives?: { relation: string; subject: Ref }[];
+  officerRoles?: { entity: Ref; role: string }[];
   // Entity
   uscc?: string | null;
   entityKind?: string | null;
@@ -59,13 +59,17 @@ export const SUBJECT_QUERY = `query Subject($id: ID!) {
   subject(id: $id) {
     id kind label
     ... on Account {
-      accountType status openDate member { id label } holder { id kind label }
+      accountType status member { id label } holder { id kind label }
       identifiers { ${IDENT} } orderPlacers { id label } groups { id score size }
       riskFlags { code description }
     }
-    ... on Person { name idNumber accounts { id label } relatives { relation person { id label } } identifiers { ${IDENT} } }
+    ... on Person {
+      name idNumber accounts { id label } relatives { relation subject { id kind label } }
+      identifiers { ${IDENT} } holdings { entity { id label } shareMin shareMax }
+      officerRoles { entity { id label } role } groups { id score size }
+    }
     ... on Entity {
-      name uscc entityKind status accounts { id label }
+      name uscc entityKind status accounts { id label } identifiers { ${IDENT} }
       shareholders { owner { id label } shareMin shareMax } holdings { entity { id label } shareMin shareMax }
       officers { person { id label } role } groups { id score size }
     }
@@ -104,7 +108,6 @@ export function renderProfile(p: SubjectProfile): HTMLElement {
     ["profile.type", p.accountType ?? p.entityKind ?? p.identifierKind],
     ["profile.value", p.value],
     ["profile.status", p.status],
-    ["profile.opened", p.openDate],
     ["profile.member", p.member ? subjectLink(p.member) : null],
     ["profile.holder", p.holder ? subjectLink(p.holder) : null],
     ["profile.accountCount", p.accountCount !== undefined ? String(p.accountCount) : null],
@@ -118,10 +121,11 @@ export function renderProfile(p: SubjectProfile): HTMLElement {
       "profile.identifiers",
       p.identifiers?.map((i) => h("span", {}, subjectLink({ id: i.id, label: `${i.identifierKind} ${i.value}` }), ` ×${i.holderCount}`)),
     ],
-    ["profile.relatives", p.relatives?.map((r) => h("span", {}, subjectLink(r.person), ` (${r.relation})`))],
+    ["profile.relatives", p.relatives?.map((r) => h("span", {}, subjectLink(r.subject), ` (${r.relation})`))],
     ["profile.shareholders", p.shareholders?.map((s) => h("span", {}, subjectLink(s.owner), ` ${share(s.shareMin, s.shareMax)}`))],
     ["profile.holdings", p.holdings?.map((s) => h("span", {}, subjectLink(s.entity), ` ${share(s.shareMin, s.shareMax)}`))],
     ["profile.officers", p.officers?.map((o) => h("span", {}, subjectLink(o.person), ` (${o.role})`))],
+    ["profile.roles", p.officerRoles?.map((o) => h("span", {}, subjectLink(o.entity), ` (${o.role})`))],
     ["profile.riskFlags", p.riskFlags?.map((f) => h("span", { title: f.code }, f.description))],
   ];
   return h(
@@ -165,7 +169,7 @@ export interface GroupDetail {
     b: Ref;
     weight: number;
     strength: "STRONG" | "WEAK";
-    signals: { kind: string; criterion: string; weight: number; description: string }[];
+    signals: { kind: string; criterion: string | null; weight: number; description: string }[];
   }[];
   review: Review | null;
   reviews: Review[];
@@ -232,7 +236,7 @@ export function renderGroupDetail(g: GroupDetail): HTMLElement {
           h(
             "ul",
             {},
-            e.signals.map((s) => h("li", {}, h("span", { class: "badge" }, s.criterion), ` ${s.description} (${s.weight.toFixed(2)})`)),
+            e.signals.map((s) => h("li", {}, s.criterion ? h("span", { class: "badge" }, s.criterion) : null, ` ${s.description} (${s.weight.toFixed(2)})`)),
           ),
         ),
       ),
