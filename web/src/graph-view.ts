@@ -367,6 +367,7 @@ export class GraphView {
   private tune(): void {
     this.renderer.setSetting("renderEdgeLabels", this.graph.size <= EDGE_LABEL_LIMIT);
     this.renderer.setSetting("hideEdgesOnMove", this.graph.size > HIDE_EDGES_ON_MOVE);
+    this.renderer.setSetting("hideLabelsOnMove", this.graph.order > 1000);
     const order = this.graph.order;
     this.sizeScale = order > 300 ? Math.max(0.35, Math.sqrt(300 / order)) : 1;
     // Small graphs show every label; big ones only those of nodes drawn large enough (zoomed in).
