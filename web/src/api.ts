@@ -99,7 +99,7 @@ export async function me(auth?: string): Promise<Viewer> {
 
 export async function neighborhood(id: string, depth = 1, limit = 200): Promise<Subgraph> {
   const data = await gql<{ neighborhood: Subgraph }>(
-    `query Neighborhood($id: ID!, $depth: Int, $limit: Int) {
+    `query Neighborhood($id: ID!, $depth: Int!, $limit: Int!) {
       neighborhood(id: $id, depth: $depth, limit: $limit) { ${GRAPH_FIELDS} truncated }
     }`,
     { id, depth, limit },

@@ -105,7 +105,7 @@ interface GroupPage {
   };
 }
 
-const ORDERS = ["SCORE_DESC", "SCORE_ASC", "SIZE_DESC", "ID_ASC"] as const;
+const ORDERS = ["SCORE_DESC", "SIZE_DESC", "ID_ASC"] as const;
 const CRITERIA = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"];
 
 export function groupsPage(params: URLSearchParams): Page {
@@ -155,7 +155,7 @@ export function groupsPage(params: URLSearchParams): Page {
   const load = (): void => {
     more.disabled = true;
     gql<GroupPage>(
-      `query Groups($filter: GroupFilter, $order: GroupOrder, $after: String) {
+      `query Groups($filter: GroupFilter, $order: GroupOrder!, $after: String) {
         controlGroups(filter: $filter, orderBy: $order, first: 50, after: $after) {
           totalCount pageInfo { hasNextPage endCursor }
           edges { cursor node { id size score status criteria controller { id label } members { id label } } }

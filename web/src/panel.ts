@@ -69,7 +69,7 @@ export const SUBJECT_QUERY = `query Subject($id: ID!) {
       officerRoles { entity { id label } role } groups { id score size }
     }
     ... on Entity {
-      name uscc entityKind status accounts { id label } identifiers { ${IDENT} }
+      name uscc entityKind accounts { id label } identifiers { ${IDENT} }
       shareholders { owner { id label } shareMin shareMax } holdings { entity { id label } shareMin shareMax }
       officers { person { id label } role } groups { id score size }
     }
