@@ -13,6 +13,8 @@ if [ ! -d "$CTRLGRAPH_SHARED_DATA/external" ]; then
 fi
 command -v cargo >/dev/null || { echo "error: cargo is not installed (https://rustup.rs)" >&2; exit 1; }
 
+echo "== GraphiQL explorer (npm)"
+scripts/build-graphiql.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

@@ -410,3 +410,146 @@ pub fn similar_cmd(ctx: &Ctx, args: &SimilarArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0: any free port, printed at start).
+    #[arg(long, env = "CTRLGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// The tokens file: `[[token]]` tables with name, role (viewer|analyst|admin) and the
+    /// SHA-256 of the token (`ctrlgraph token add` writes them).
+    #[arg(long, env = "CTRLGRAPH_TOKENS")]
+    pub tokens: PathBuf,
+    /// The audit log (one JSON line per request); default: audit.log in the store folder.
+    #[arg(long, env = "CTRLGRAPH_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
+    /// The built investigation page.
+    #[arg(long, env = "CTRLGRAPH_WEB_DIR", default_value = "web/dist")]
+    pub web_dir: PathBuf,
+    /// The built GraphiQL explorer.
+    #[arg(long, env = "CTRLGRAPH_GRAPHIQL_DIR", default_value = "graphiql/dist")]
+    pub graphiql_dir: PathBuf,
+    /// Requests taking longer are stopped with a TIMEOUT error.
+    #[arg(long, env = "CTRLGRAPH_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "CTRLGRAPH_BODY_LIMIT", default_value_t = 64 * 1024)]
+    pub body_limit: usize,
+    /// Deepest query accepted.
+    #[arg(long, default_value_t = 12)]
+    pub max_depth: usize,
+    /// Most complex query accepted (one point per field, lists counted once).
+    #[arg(long, default_value_t = 5_000)]
+    pub max_complexity: usize,
+    /// Seed of re-analyses started through the API.
+    #[arg(long, env = "CTRLGRAPH_SEED", default_value_t = 42)]
+    pub seed: u64,
+}
+
+pub fn serve_cmd(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
+    let store = require_store(ctx)?;
+    let tokens = match gql_api::Tokens::load(&args.tokens) {
+        Ok(t) if t.is_empty() => {
+            return Err(InputError(format!(
+                "{}: no tokens (add one with `ctrlgraph token add`)",
+                args.tokens.display()
+            ))
+            .into());
+        }
+        Ok(t) => t,
+        Err(e) => return Err(InputError(e.to_string()).into()),
+    };
+    let mut analyze = service::AnalyzeOptions::default();
+    analyze.config.embedding.seed = args.seed;
+    analyze.config.groups.seed = args.seed;
+    let started = std::time::Instant::now();
+    let pb = stage_bar(ctx.progress);
+    pb.set_message("loading the analysed graph");
+    let shared = gql_api::Shared::load(std::sync::Arc::new(store), analyze)
+        .map_err(|e| anyhow::anyhow!("loading the store: {e}"))?;
+    pb.finish_and_clear();
+    let snap = shared.snapshot();
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        nodes = snap.graph.node_count(),
+        groups = snap.results.groups.len(),
+        "snapshot loaded"
+    );
+    let mut cfg = gql_api::ServerConfig::new(
+        tokens,
+        args.audit_log
+            .clone()
+            .unwrap_or_else(|| ctx.store.join("audit.log")),
+    );
+    cfg.web_dir = Some(args.web_dir.clone());
+    cfg.graphiql_dir = Some(args.graphiql_dir.clone());
+    cfg.timeout = std::time::Duration::from_millis(args.request_timeout_ms);
+    cfg.body_limit = args.body_limit;
+    cfg.limits = gql_api::Limits {
+        depth: args.max_depth,
+        complexity: args.max_complexity,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let listener = gql_api::server::bind(args.listen).await?;
+        let addr = listener.local_addr()?;
+        outln!(
+            "serving {} groups over {} nodes on http://{addr} (GraphQL: /graphql, GraphiQL: /graphiql, page: /; audit: {})",
+            snap.results.groups.len(),
+            snap.graph.node_count(),
+            cfg.audit.display()
+        );
+        drop(snap);
+        std::io::stdout().flush()?;
+        let shutdown = async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing a SIGTERM handler");
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+            tracing::info!("shutting down");
+        };
+        gql_api::serve(std::sync::Arc::new(shared), &cfg, listener, shutdown).await?;
+        anyhow::Ok(())
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The tokens file (created when absent).
+    #[arg(long, env = "CTRLGRAPH_TOKENS")]
+    pub tokens: PathBuf,
+    /// Who the token is for (shown in the audit log).
+    #[arg(long)]
+    pub name: String,
+    /// viewer, analyst or admin.
+    #[arg(long, value_parser = ["viewer", "analyst", "admin"])]
+    pub role: String,
+}
+
+pub fn token_cmd(args: &TokenArgs) -> Result<()> {
+    let role = match args.role.as_str() {
+        "viewer" => gql_api::Role::Viewer,
+        "analyst" => gql_api::Role::Analyst,
+        _ => gql_api::Role::Admin,
+    };
+    let token = gql_api::auth::add_token(&args.tokens, &args.name, role)?;
+    outln!("{token}");
+    eprintln!(
+        "added a {} token for {} to {} (only its hash is stored; keep the token above)",
+        args.role,
+        args.name,
+        args.tokens.display()
+    );
+    Ok(())
+}
+
+pub fn schema_cmd() -> Result<()> {
+    write!(std::io::stdout().lock(), "{}", gql_api::sdl())?;
+    Ok(())
+}

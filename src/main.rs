@@ -50,6 +50,19 @@ enum Command {
     Report(commands::ReportArgs),
     /// List the accounts most similar to one account by relationship embedding.
     Similar(commands::SimilarArgs),
+    /// Serve the GraphQL API, the GraphiQL explorer and the investigation page.
+    Serve(commands::ServeArgs),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the GraphQL schema (SDL).
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Add a token to a tokens file and print it (only its hash is stored).
+    Add(commands::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +83,9 @@ fn main() -> ExitCode {
         Command::Eval(a) => commands::eval_cmd(&ctx, &a),
         Command::Report(a) => commands::report_cmd(&ctx, &a),
         Command::Similar(a) => commands::similar_cmd(&ctx, &a),
+        Command::Serve(a) => commands::serve_cmd(&ctx, &a),
+        Command::Token(TokenCommand::Add(a)) => commands::token_cmd(&a),
+        Command::Schema => commands::schema_cmd(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,7 +13,7 @@ use detectors::analysis::{Analysis, AnalysisConfig, AnalysisInput};
 use detectors::behaviour::TradeEvent;
 use detectors::embed::Embeddings;
 use detectors::flows::TransferEvent;
-use detectors::results::{AnalysisResults, StageTiming};
+use detectors::results::{AnalysisResults, LinkRecord, StageTiming, link_record};
 use graph_core::model::{Record, Table};
 use graph_core::{NodeId, PropertyGraph};
 use ingest::{Store, StoreError};
@@ -24,6 +24,8 @@ pub const RESULTS_BLOB: &str = "analysis/results";
 pub const EMBEDDINGS_BLOB: &str = "analysis/embeddings";
 /// The account ids of the embedding rows, newline-separated (graph indices change on re-ingest).
 pub const EMBEDDING_IDS_BLOB: &str = "analysis/embedding-ids";
+/// Every evidence link of the latest analysis (postcard `Vec<LinkRecord>`), inside groups or not.
+pub const LINKS_BLOB: &str = "analysis/links";
 /// The analysts' reviews of groups.
 pub const REVIEWS_BLOB: &str = "reviews";
 
@@ -167,6 +169,17 @@ pub fn analyze(
         what: "analysis results",
         reason: e.to_string(),
     })?;
+    let trade_id = |i: u32| tapes.trade_ids[i as usize].clone();
+    let links: Vec<LinkRecord> = analysis
+        .evidence
+        .links
+        .iter()
+        .map(|l| link_record(&g, l, &trade_id))
+        .collect();
+    let links = postcard::to_stdvec(&links).map_err(|e| ServiceError::Encode {
+        what: "evidence links",
+        reason: e.to_string(),
+    })?;
     let emb = analysis.embeddings.to_bytes();
     let emb_ids = analysis
         .embeddings
@@ -177,6 +190,7 @@ pub fn analyze(
         .join("\n");
     store.put_blobs(&[
         (RESULTS_BLOB, &bytes),
+        (LINKS_BLOB, &links),
         (EMBEDDINGS_BLOB, &emb),
         (EMBEDDING_IDS_BLOB, emb_ids.as_bytes()),
     ])?;
@@ -197,6 +211,17 @@ pub fn load_results(store: &dyn Store) -> Result<Option<AnalysisResults>, Servic
                 reason: e.to_string(),
             }),
         None => Ok(None),
+    }
+}
+
+/// Every evidence link of the latest analysis (empty when none was stored).
+pub fn load_links(store: &dyn Store) -> Result<Vec<LinkRecord>, ServiceError> {
+    match store.get_blob(LINKS_BLOB)? {
+        Some(bytes) => postcard::from_bytes(&bytes).map_err(|e| ServiceError::Decode {
+            what: "evidence links",
+            reason: e.to_string(),
+        }),
+        None => Ok(Vec::new()),
     }
 }
 

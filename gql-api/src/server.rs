@@ -1,0 +1,369 @@
+//! The HTTP server: `/graphql` (POST, bearer token), `/graphiql` (the explorer, built from npm),
+//! `/healthz`, and the investigation page at `/`.
+//!
+//! Every request to `/graphql` is authenticated before its body is read, limited in size,
+//! depth, complexity and time, and leaves one line in the audit log. Errors always carry
+//! `extensions.code`, whether the engine, a resolver or the HTTP layer raised them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::audit::{AuditLog, AuditRecord, subject_ids};
+use crate::auth::{Principal, Tokens};
+use crate::error::{Code, code_for_engine_error};
+use crate::schema::{self, ApiSchema, Limits, Req};
+use crate::state::Shared;
+
+/// Settings of the server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub tokens: Tokens,
+    pub audit: PathBuf,
+    /// The built investigation page (`web/dist`); not served when absent.
+    pub web_dir: Option<PathBuf>,
+    /// The built GraphiQL explorer (`graphiql/dist`).
+    pub graphiql_dir: Option<PathBuf>,
+    pub body_limit: usize,
+    pub timeout: Duration,
+    pub limits: Limits,
+}
+
+impl ServerConfig {
+    pub fn new(tokens: Tokens, audit: PathBuf) -> Self {
+        ServerConfig {
+            tokens,
+            audit,
+            web_dir: None,
+            graphiql_dir: None,
+            body_limit: 64 * 1024,
+            timeout: Duration::from_secs(10),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot open the audit log {path}: {source}")]
+    Audit {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+struct App {
+    shared: Arc<Shared>,
+    schema: ApiSchema,
+    tokens: Tokens,
+    audit: AuditLog,
+    body_limit: usize,
+    timeout: Duration,
+}
+
+/// The router of the whole server.
+pub fn router(shared: Arc<Shared>, cfg: &ServerConfig) -> Result<Router, ServeError> {
+    let audit = AuditLog::open(&cfg.audit).map_err(|source| ServeError::Audit {
+        path: cfg.audit.clone(),
+        source,
+    })?;
+    let app = Arc::new(App {
+        schema: schema::build(Some(shared.clone()), &cfg.limits),
+        shared,
+        tokens: cfg.tokens.clone(),
+        audit,
+        body_limit: cfg.body_limit,
+        timeout: cfg.timeout,
+    });
+    let mut router = Router::new()
+        .route("/graphql", post(graphql).get(graphql_get))
+        .route("/healthz", get(healthz));
+    router = match &cfg.graphiql_dir {
+        Some(dir) if dir.join("index.html").is_file() => router.nest_service(
+            "/graphiql",
+            ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))),
+        ),
+        _ => router.route("/graphiql", get(graphiql_missing)),
+    };
+    if let Some(dir) = &cfg.web_dir
+        && dir.join("index.html").is_file()
+    {
+        router = router
+            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))));
+    }
+    Ok(router.with_state(app))
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    shared: Arc<Shared>,
+    cfg: &ServerConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let app = router(shared, cfg)?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Binds a listener, naming the address in the error.
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
+fn error_body(code: Code, message: &str) -> serde_json::Value {
+    serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
+    })
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn authenticate(tokens: &Tokens, headers: &HeaderMap) -> Option<Principal> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?
+        .trim();
+    tokens.authenticate(token).cloned()
+}
+
+/// The operation's name: the request's `operationName`, else the first named operation.
+fn operation_name(req: &async_graphql::Request) -> Option<String> {
+    if let Some(n) = &req.operation_name {
+        return Some(n.clone());
+    }
+    let q = req.query.trim_start();
+    for kw in ["query", "mutation", "subscription"] {
+        if let Some(rest) = q.strip_prefix(kw) {
+            let name: String = rest
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            return (!name.is_empty()).then_some(name);
+        }
+    }
+    None
+}
+
+#[allow(clippy::too_many_arguments)]
+fn audit(
+    app: &App,
+    principal: Option<&Principal>,
+    operation: Option<&str>,
+    status: StatusCode,
+    body: &serde_json::Value,
+    started: Instant,
+) {
+    let error_codes = body
+        .get("errors")
+        .and_then(|e| e.as_array())
+        .map(|errs| {
+            errs.iter()
+                .filter_map(|e| e.pointer("/extensions/code")?.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (subject_count, subjects) = body.get("data").map(subject_ids).unwrap_or_default();
+    app.audit.write(&AuditRecord {
+        ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        who: principal.map(|p| p.name.as_str()),
+        role: principal.map(|p| p.role.as_str()),
+        operation,
+        status: status.as_u16(),
+        error_codes,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        subject_count,
+        subjects,
+    });
+}
+
+async fn graphql_get(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let started = Instant::now();
+    let principal = authenticate(&app.tokens, &headers);
+    let (status, body) = match &principal {
+        None => (
+            StatusCode::UNAUTHORIZED,
+            error_body(Code::Unauthenticated, "a valid bearer token is required"),
+        ),
+        Some(_) => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            error_body(Code::BadRequest, "send GraphQL requests with POST"),
+        ),
+    };
+    audit(&app, principal.as_ref(), None, status, &body, started);
+    let mut r = json_response(status, &body);
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    r
+}
+
+async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let Some(principal) = authenticate(&app.tokens, &parts.headers) else {
+        let body = error_body(
+            Code::Unauthenticated,
+            "a valid bearer token is required (Authorization: Bearer <token>)",
+        );
+        audit(&app, None, None, StatusCode::UNAUTHORIZED, &body, started);
+        let mut r = json_response(StatusCode::UNAUTHORIZED, &body);
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
+    };
+    let fail = |status: StatusCode, code: Code, message: &str| {
+        let body = error_body(code, message);
+        audit(&app, Some(&principal), None, status, &body, started);
+        json_response(status, &body)
+    };
+    let Ok(bytes) = axum::body::to_bytes(Body::new(body), app.body_limit).await else {
+        return fail(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::PayloadTooLarge,
+            &format!("the request body exceeds {} bytes", app.body_limit),
+        );
+    };
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            Code::BatchNotSupported,
+            "batched requests are not accepted: send one operation per request",
+        );
+    }
+    let gql_request: async_graphql::Request = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                Code::BadRequest,
+                &format!("the body is not a GraphQL request: {e}"),
+            );
+        }
+    };
+    let operation = operation_name(&gql_request);
+    let req_data = Req {
+        principal: principal.clone(),
+        snap: app.shared.snapshot(),
+        reviews: app.shared.reviews(),
+    };
+    let gql_request = gql_request.data(req_data);
+    let Ok(response) = tokio::time::timeout(app.timeout, app.schema.execute(gql_request)).await
+    else {
+        let body = error_body(
+            Code::Timeout,
+            &format!(
+                "the request took longer than {} ms and was stopped",
+                app.timeout.as_millis()
+            ),
+        );
+        audit(
+            &app,
+            Some(&principal),
+            operation.as_deref(),
+            StatusCode::GATEWAY_TIMEOUT,
+            &body,
+            started,
+        );
+        return json_response(StatusCode::GATEWAY_TIMEOUT, &body);
+    };
+    let mut body = match serde_json::to_value(&response) {
+        Ok(v) => v,
+        Err(e) => {
+            return fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Code::Internal,
+                &format!("cannot encode the response: {e}"),
+            );
+        }
+    };
+    add_missing_codes(&mut body);
+    audit(
+        &app,
+        Some(&principal),
+        operation.as_deref(),
+        StatusCode::OK,
+        &body,
+        started,
+    );
+    json_response(StatusCode::OK, &body)
+}
+
+/// Gives every error without `extensions.code` the code its message implies (the engine's own
+/// parse, validation and limit errors carry none).
+fn add_missing_codes(body: &mut serde_json::Value) {
+    let Some(errors) = body.get_mut("errors").and_then(|e| e.as_array_mut()) else {
+        return;
+    };
+    for e in errors {
+        if e.pointer("/extensions/code").is_some() {
+            continue;
+        }
+        let message = e.get("message").and_then(|m| m.as_str()).unwrap_or("");
+        let code = code_for_engine_error(message).as_str();
+        if let Some(obj) = e.as_object_mut() {
+            let ext = obj
+                .entry("extensions")
+                .or_insert_with(|| serde_json::json!({}));
+            if let Some(ext) = ext.as_object_mut() {
+                ext.insert("code".into(), code.into());
+            }
+        }
+    }
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let s = app.shared.snapshot();
+    json_response(
+        StatusCode::OK,
+        &serde_json::json!({
+            "status": "ok",
+            "analysed": s.analysed,
+            "analysedAt": s.analysed.then(|| s.results.created_at.clone()),
+            "groups": s.results.groups.len(),
+        }),
+    )
+}
+
+async fn graphiql_missing() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "The GraphiQL explorer is not built: run `npm ci && npm run build` in graphiql/ \
+         (scripts/demo.sh does it) and start the server with --graphiql-dir graphiql/dist.\n",
+    )
+        .into_response()
+}

@@ -1,0 +1,110 @@
+//! What the server shares between requests: the store, the current snapshot, the reviews, and
+//! the locks that serialise writers.
+
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use ingest::Store;
+use service::{AnalyzeOptions, Review, Reviews};
+
+use crate::error::{ApiError, Code};
+use crate::schema::AnalysisRun;
+use crate::snapshot::Snapshot;
+
+/// The server's shared state.
+pub struct Shared {
+    pub store: Arc<dyn Store>,
+    snapshot: RwLock<Arc<Snapshot>>,
+    reviews: RwLock<Arc<Reviews>>,
+    review_lock: tokio::sync::Mutex<()>,
+    analysis_lock: tokio::sync::Mutex<()>,
+    analyze: AnalyzeOptions,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Loads the snapshot and the reviews. Blocking: call before serving or from a blocking
+    /// thread.
+    pub fn load(store: Arc<dyn Store>, analyze: AnalyzeOptions) -> Result<Shared, ApiError> {
+        let snapshot = Snapshot::load(store.as_ref())?;
+        let reviews = service::load_reviews(store.as_ref()).map_err(ApiError::service)?;
+        Ok(Shared {
+            store,
+            snapshot: RwLock::new(Arc::new(snapshot)),
+            reviews: RwLock::new(Arc::new(reviews)),
+            review_lock: tokio::sync::Mutex::new(()),
+            analysis_lock: tokio::sync::Mutex::new(()),
+            analyze,
+        })
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The current reviews.
+    pub fn reviews(&self) -> Arc<Reviews> {
+        self.reviews
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Stores a review and makes it visible to later requests.
+    pub async fn add_review(self: &Arc<Self>, review: Review) -> Result<(), ApiError> {
+        let _guard = self.review_lock.lock().await;
+        let me = self.clone();
+        let reviews =
+            tokio::task::spawn_blocking(move || service::add_review(me.store.as_ref(), review))
+                .await
+                .map_err(|e| ApiError::new(Code::Internal, e.to_string()))?
+                .map_err(ApiError::service)?;
+        *self
+            .reviews
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(reviews);
+        Ok(())
+    }
+
+    /// Re-runs the analysis on the stored data and swaps in the new snapshot; one at a time.
+    pub async fn reanalyze(self: &Arc<Self>) -> Result<AnalysisRun, ApiError> {
+        let Ok(_guard) = self.analysis_lock.try_lock() else {
+            return Err(ApiError::new(Code::Busy, "an analysis is already running"));
+        };
+        let me = self.clone();
+        let started = Instant::now();
+        let snapshot = tokio::task::spawn_blocking(move || -> Result<Snapshot, ApiError> {
+            service::analyze(me.store.as_ref(), &me.analyze, &mut |stage| {
+                tracing::info!(stage, "re-analysis");
+            })
+            .map_err(ApiError::service)?;
+            Snapshot::load(me.store.as_ref())
+        })
+        .await
+        .map_err(|e| ApiError::new(Code::Internal, e.to_string()))??;
+        let run = AnalysisRun {
+            analysed_at: snapshot.results.created_at.clone(),
+            groups: snapshot.results.groups.len() as i32,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(snapshot);
+        tracing::info!(
+            groups = run.groups,
+            seconds = run.seconds,
+            "re-analysis swapped in"
+        );
+        Ok(run)
+    }
+}

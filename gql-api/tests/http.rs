@@ -1,0 +1,754 @@
+//! The API over real HTTP: a server on a loopback port, started on an analysed fixture store,
+//! queried with bearer tokens of each role.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gql_api::auth::{Role, add_token};
+use gql_api::{ServerConfig, Shared, Tokens};
+use serde_json::{Value, json};
+
+/// An analysed store of a fixture dataset.
+fn analysed_store(dataset: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = ingest::RedbStore::open(dir.path()).expect("store");
+    ingest::ingest_dir(
+        &fixtures::dataset(dataset),
+        &store,
+        &ingest::IngestOptions::default(),
+    )
+    .expect("ingest");
+    service::analyze(&store, &service::AnalyzeOptions::default(), &mut |_| {}).expect("analyze");
+    dir
+}
+
+struct Tokens3 {
+    viewer: String,
+    analyst: String,
+    admin: String,
+    file: PathBuf,
+}
+
+fn tokens(dir: &Path) -> Tokens3 {
+    let file = dir.join("tokens.toml");
+    Tokens3 {
+        viewer: add_token(&file, "vera", Role::Viewer).unwrap(),
+        analyst: add_token(&file, "anna", Role::Analyst).unwrap(),
+        admin: add_token(&file, "adam", Role::Admin).unwrap(),
+        file,
+    }
+}
+
+/// A server running on its own runtime thread; stopped (and the store closed) on drop.
+struct Server {
+    url: String,
+    audit: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(store_dir: &Path, tokens: &Path, tweak: impl FnOnce(&mut ServerConfig)) -> Server {
+        let store = ingest::RedbStore::open(store_dir).expect("open store");
+        let shared = Arc::new(
+            Shared::load(Arc::new(store), service::AnalyzeOptions::default()).expect("snapshot"),
+        );
+        let audit = store_dir.join("audit.log");
+        let mut cfg = ServerConfig::new(Tokens::load(tokens).unwrap(), audit.clone());
+        tweak(&mut cfg);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                gql_api::serve(shared, &cfg, listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server started");
+        Server {
+            url: format!("http://{addr}"),
+            audit,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn post_raw(&self, token: Option<&str>, body: String) -> (u16, Value) {
+        let client = reqwest::blocking::Client::new();
+        let mut req = client
+            .post(format!("{}/graphql", self.url))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().expect("request sent");
+        let status = resp.status().as_u16();
+        let text = resp.text().unwrap();
+        let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+        (status, v)
+    }
+
+    fn query(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, v) = self.post_raw(
+            Some(token),
+            Value::Object(serde_json::Map::from_iter([
+                ("query".to_owned(), Value::from(query)),
+                ("variables".to_owned(), variables),
+            ]))
+            .to_string(),
+        );
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
+    /// The data of a query that must succeed.
+    fn data(&self, token: &str, query: &str, variables: Value) -> Value {
+        let v = self.query(token, query, variables);
+        assert!(v.get("errors").is_none(), "unexpected errors: {v}");
+        v["data"].clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["errors"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .map(|e| {
+                    e["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("error without extensions.code: {e}"))
+                        .to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap().to_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn ownership_queries_name_the_controller_and_prove_it() {
+    let dir = analysed_store("ownership-chain");
+    let t = tokens(dir.path());
+    let srv = Server::start(dir.path(), &t.file, |_| {});
+
+    // The group of the fixture: nine accounts, P01 the controller, C1 among its criteria.
+    let d = srv.data(
+        &t.viewer,
+        "query G { controlGroups(first: 10) { totalCount edges { cursor node { id size score criteria controller { id label } accounts { id } } } } }",
+        json!({}),
+    );
+    let edges = d["controlGroups"]["edges"].as_array().unwrap();
+    let g = edges
+        .iter()
+        .map(|e| &e["node"])
+        .find(|n| {
+            n["accounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["id"] == "A02")
+        })
+        .expect("A02's group");
+    assert_eq!(
+        ids(&g["accounts"]),
+        [
+            "A01", "A02", "A03", "A04", "A05", "A06", "A08", "A09", "A10"
+        ]
+    );
+    assert_eq!(g["controller"]["id"], "P01");
+    assert_eq!(g["controller"]["label"], "陈志强");
+    assert!(g["criteria"].as_array().unwrap().contains(&json!("C1")));
+
+    // Ultimate controllers of A04 (three-level chain) with the path P01 -> E01 -> E02 -> E03 -> A04.
+    let d = srv.data(
+        &t.analyst,
+        "{ ultimateControllers(subjectId: \"A04\") { controller { id } basis pathCount path { source target kind label } } }",
+        json!({}),
+    );
+    let u = &d["ultimateControllers"].as_array().unwrap()[0];
+    assert_eq!(u["controller"]["id"], "P01");
+    assert_eq!(u["basis"], "majority");
+    let path: Vec<(&str, &str)> = u["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["source"].as_str().unwrap(), e["target"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        path,
+        [
+            ("P01", "E01"),
+            ("E01", "E02"),
+            ("E02", "E03"),
+            ("A04", "E03")
+        ]
+    );
+
+    // Ownership paths multiply the shares: 60% x 70% x 80% = 33.6%.
+    let d = srv.data(
+        &t.analyst,
+        "{ ownershipPaths(from: \"P01\", to: \"E03\") { shareMin shareMax edges { label } } }",
+        json!({}),
+    );
+    let p = &d["ownershipPaths"].as_array().unwrap()[0];
+    assert!((p["shareMin"].as_f64().unwrap() - 33.6).abs() < 0.01, "{p}");
+    assert_eq!(p["edges"].as_array().unwrap().len(), 3);
+
+    // A threshold above P01's stakes leaves E03 without a majority controller.
+    let d = srv.data(
+        &t.analyst,
+        "{ ultimateControllers(subjectId: \"E03\", threshold: 85) { controller { id } basis } }",
+        json!({}),
+    );
+    assert!(
+        d["ultimateControllers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["basis"] != "majority"),
+        "{d}"
+    );
+
+    // The institution profile of the asset manager E09: its products and their accounts.
+    let d = srv.data(
+        &t.viewer,
+        "{ entity(id: \"E09\") { isInstitution entityKind productsManaged { id } productAccounts { id } groups { id } ultimateControllers { controller { id } } } }",
+        json!({}),
+    );
+    let e = &d["entity"];
+    assert_eq!(e["isInstitution"], true);
+    assert_eq!(ids(&e["productsManaged"]), ["E10", "E11"]);
+    assert_eq!(ids(&e["productAccounts"]), ["A09", "A10"]);
+    assert_eq!(e["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(e["ultimateControllers"][0]["controller"]["id"], "P01");
+
+    // A07 is not in the group: P01's 45% of E06 controls nothing.
+    let d = srv.data(
+        &t.viewer,
+        "{ account(id: \"A07\") { groups { id } ultimateControllers { controller { id } } } }",
+        json!({}),
+    );
+    assert_eq!(d["account"]["groups"], json!([]));
+    assert_ne!(
+        d["account"]["ultimateControllers"][0]["controller"]["id"],
+        "P01"
+    );
+
+    // The explained connection from A07's holder to P01 and the group drawing.
+    let d = srv.data(
+        &t.analyst,
+        "{ connection(a: \"A02\", b: \"A09\") { nodes { id } edges { kind } explanation } }",
+        json!({}),
+    );
+    let c = &d["connection"];
+    assert_eq!(c["nodes"][0]["id"], "A02");
+    assert_eq!(c["nodes"].as_array().unwrap().last().unwrap()["id"], "A09");
+    assert_eq!(
+        c["explanation"].as_array().unwrap().len(),
+        c["edges"].as_array().unwrap().len()
+    );
+    let gid = g["id"].as_str().unwrap();
+    let d = srv.data(
+        &t.viewer,
+        "query($id: ID!) { controlGroup(id: $id) { graph { nodes { id kind } edges { source target kind strength } } evidence { strength } } }",
+        json!({ "id": gid }),
+    );
+    let graph = &d["controlGroup"]["graph"];
+    let nodes: Vec<&str> = graph["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    for must in ["A01", "A04", "P01", "E01", "E02", "E03", "E09"] {
+        assert!(nodes.contains(&must), "{must} missing from {nodes:?}");
+    }
+    // Every edge joins drawn nodes.
+    for e in graph["edges"].as_array().unwrap() {
+        assert!(nodes.contains(&e["source"].as_str().unwrap()), "{e}");
+        assert!(nodes.contains(&e["target"].as_str().unwrap()), "{e}");
+    }
+    let evidence = graph["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "EVIDENCE")
+        .count();
+    assert_eq!(
+        evidence,
+        d["controlGroup"]["evidence"].as_array().unwrap().len()
+    );
+}
+
+#[test]
+fn investor_profile_search_masking_and_reviews() {
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let srv = Server::start(dir.path(), &t.file, |_| {});
+
+    let profile = "query P { account(id: \"A01\") { id label member { id } holder { ... on Person { id name idNumber } } holderAccounts { id } identifiers { identifierKind value } groups { id size status missingFromReport { id } } trading { trades instruments } riskFlags { code } } }";
+    let a = srv.data(&t.analyst, profile, json!({}))["account"].clone();
+    assert_eq!(a["holder"]["id"], "P01");
+    assert_eq!(a["holder"]["name"], "王建国");
+    assert_eq!(a["holder"]["idNumber"], "310101196803120113");
+    let phones: Vec<&str> = a["identifiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["identifierKind"] == "phone")
+        .map(|i| i["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(phones, ["13901010001"]);
+    let group = &a["groups"][0];
+    assert_eq!(group["size"], 3);
+    assert_eq!(group["status"], "PARTIALLY_REPORTED");
+    assert_eq!(ids(&group["missingFromReport"]), ["A04"]);
+    let flags: Vec<&str> = a["riskFlags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(!flags.contains(&"UNREPORTED_GROUP"), "{flags:?}");
+    let nominee = srv.data(
+        &t.analyst,
+        "{ account(id: \"A04\") { riskFlags { code } } }",
+        json!({}),
+    );
+    assert!(
+        nominee["account"]["riskFlags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "MISSING_FROM_REPORT"),
+        "{nominee}"
+    );
+
+    // A viewer sees the same profile with the identity number and phone masked.
+    let v = srv.data(&t.viewer, profile, json!({}))["account"].clone();
+    assert_eq!(v["holder"]["idNumber"], "310101********0113");
+    let masked: Vec<&str> = v["identifiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["identifierKind"] == "phone")
+        .map(|i| i["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(masked, ["139****0001"]);
+    let text = serde_json::to_string(&srv.query(&t.viewer, "{ controlGroups { edges { node { evidence { signals { description subjects } } graph { nodes { label } } } } } }", json!({}))).unwrap();
+    assert!(
+        !text.contains("13901010001"),
+        "a viewer saw a phone: {text}"
+    );
+
+    // Search: by phone in a raw spelling, by name, by identity number, by id prefix.
+    let search = "query($t: String!) { search(text: $t, first: 10) { matchedField matchedText subject { id kind } } }";
+    let hits = srv.data(&t.analyst, search, json!({ "t": "+86 139-0101-0001" }));
+    let first = &hits["search"][0];
+    assert_eq!(first["matchedField"], "phone");
+    assert_eq!(first["subject"]["id"], "P01");
+    let hits = srv.data(&t.analyst, search, json!({ "t": "李秀英" }));
+    assert_eq!(hits["search"][0]["subject"]["id"], "P02");
+    let hits = srv.data(&t.viewer, search, json!({ "t": "32050519900417031x" }));
+    assert_eq!(hits["search"][0]["subject"]["id"], "P04");
+    assert_eq!(hits["search"][0]["matchedText"], "320505********031X");
+    let hits = srv.data(
+        &t.analyst,
+        "{ search(text: \"A0\", kinds: [ACCOUNT], first: 5) { subject { id kind } } }",
+        json!({}),
+    );
+    let found = hits["search"].as_array().unwrap();
+    assert_eq!(found.len(), 5);
+    assert!(found.iter().all(|h| h["subject"]["kind"] == "ACCOUNT"));
+
+    // Linked accounts, neighbourhood, similar accounts, the member and market profiles.
+    let d = srv.data(
+        &t.analyst,
+        "{ linkedAccounts(accountId: \"A01\", minWeight: 0.5) { account { id } hops criteria weight } }",
+        json!({}),
+    );
+    let linked: Vec<&str> = d["linkedAccounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["account"]["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        linked.contains(&"A02") && linked.contains(&"A04"),
+        "{linked:?}"
+    );
+    assert!(
+        !linked.contains(&"A03"),
+        "the sibling is only weakly linked: {d}"
+    );
+    let d = srv.data(
+        &t.analyst,
+        "{ linkedAccounts(accountId: \"A01\", criteria: [C4]) { account { id } } }",
+        json!({}),
+    );
+    assert_eq!(d["linkedAccounts"], json!([{ "account": { "id": "A02" } }]));
+    let d = srv.data(
+        &t.viewer,
+        "{ neighborhood(id: \"P01\", depth: 2, limit: 1000, edgeKinds: [HELD_BY, RELATION, HAS_IDENTIFIER]) { nodes { id kind } edges { source target kind } truncated } }",
+        json!({}),
+    );
+    let n = &d["neighborhood"];
+    let nodes: Vec<&str> = n["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        nodes.contains(&"A01") && nodes.contains(&"P02") && nodes.contains(&"P03"),
+        "{nodes:?}"
+    );
+    assert!(
+        n["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| ["HELD_BY", "RELATION", "HAS_IDENTIFIER"]
+                .contains(&e["kind"].as_str().unwrap()))
+    );
+    let d = srv.data(
+        &t.viewer,
+        "{ neighborhood(id: \"P01\", depth: 3, limit: 3) { nodes { id } truncated } }",
+        json!({}),
+    );
+    assert_eq!(d["neighborhood"]["nodes"].as_array().unwrap().len(), 3);
+    assert_eq!(d["neighborhood"]["truncated"], true);
+    let d = srv.data(
+        &t.viewer,
+        "{ similarAccounts(accountId: \"A01\", k: 3) { account { id } cosine } }",
+        json!({}),
+    );
+    let sim = d["similarAccounts"].as_array().unwrap();
+    assert_eq!(sim.len(), 3);
+    assert!(
+        sim.windows(2)
+            .all(|w| w[0]["cosine"].as_f64() >= w[1]["cosine"].as_f64())
+    );
+    let d = srv.data(
+        &t.viewer,
+        "{ member(id: \"M01\") { accountCount accountsByType { label count } groups { id } riskiestAccounts(first: 3) { account { id } score } } market { accounts persons groups unreportedGroups partiallyReportedGroups groupsBySize { label count } groupsByCriterion { label count } relatedPartyVolume { instrument share } } }",
+        json!({}),
+    );
+    let m = &d["member"];
+    assert_eq!(m["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(m["riskiestAccounts"].as_array().unwrap().len(), 3);
+    let total: i64 = m["accountsByType"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, m["accountCount"].as_i64().unwrap());
+    let mk = &d["market"];
+    assert_eq!(mk["accounts"], 34);
+    assert_eq!(mk["groups"], 1);
+    assert_eq!(mk["partiallyReportedGroups"], 1);
+    let sizes: i64 = mk["groupsBySize"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(sizes, 1);
+
+    // Reviews: a viewer may not, an analyst may; the review survives a restart and a
+    // re-analysis (by an admin; an analyst may not re-analyse).
+    let gid = group["id"].as_str().unwrap().to_owned();
+    let review = "mutation R($id: ID!) { reviewGroup(id: $id, decision: CONFIRMED, note: \"registry checked\") { decision reviewer at } }";
+    let v = srv.query(&t.viewer, review, json!({ "id": gid }));
+    assert_eq!(codes(&v), ["FORBIDDEN"]);
+    let d = srv.data(&t.analyst, review, json!({ "id": gid }));
+    assert_eq!(d["reviewGroup"]["reviewer"], "anna");
+    let v = srv.query(&t.analyst, "mutation { reanalyze { groups } }", json!({}));
+    assert_eq!(codes(&v), ["FORBIDDEN"]);
+    drop(srv);
+
+    let srv = Server::start(dir.path(), &t.file, |_| {});
+    let q = "query($id: ID!) { controlGroup(id: $id) { review { decision note reviewer } reviews { decision } } }";
+    let d = srv.data(&t.viewer, q, json!({ "id": gid }));
+    assert_eq!(d["controlGroup"]["review"]["decision"], "CONFIRMED");
+    assert_eq!(d["controlGroup"]["review"]["note"], "registry checked");
+    let d = srv.data(
+        &t.admin,
+        "mutation { reanalyze { groups analysedAt } }",
+        json!({}),
+    );
+    assert_eq!(d["reanalyze"]["groups"], 1);
+    let d = srv.data(&t.viewer, q, json!({ "id": gid }));
+    assert_eq!(d["controlGroup"]["review"]["reviewer"], "anna");
+    let d = srv.data(
+        &t.viewer,
+        "{ controlGroups(filter: { reviewed: true }) { totalCount } }",
+        json!({}),
+    );
+    assert_eq!(d["controlGroups"]["totalCount"], 1);
+
+    // The audit log: one line per request, with who, the operation and the subjects returned.
+    let audit = std::fs::read_to_string(&srv.audit).unwrap();
+    let lines: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let p = lines
+        .iter()
+        .find(|l| l["operation"] == "P" && l["who"] == "vera")
+        .expect("the viewer's profile request is audited");
+    assert_eq!(p["role"], "viewer");
+    let subjects: Vec<&str> = p["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        subjects.contains(&"A01") && subjects.contains(&"P01"),
+        "{subjects:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["error_codes"] == json!(["FORBIDDEN"]))
+    );
+}
+
+#[test]
+fn pagination_is_relay_and_clamped() {
+    // A generated dataset gives enough groups to page through.
+    let data = tempfile::tempdir().unwrap();
+    fixtures::generate(&fixtures::GenConfig::new(3_000, 5), data.path()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = ingest::RedbStore::open(dir.path()).unwrap();
+    ingest::ingest_dir(data.path(), &store, &ingest::IngestOptions::default()).unwrap();
+    service::analyze(&store, &service::AnalyzeOptions::default(), &mut |_| {}).unwrap();
+    drop(store);
+    let t = tokens(dir.path());
+    let srv = Server::start(dir.path(), &t.file, |_| {});
+
+    let q = "query($after: String) { controlGroups(first: 7, after: $after, orderBy: SCORE_DESC) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { node { id score } } } }";
+    let mut after = Value::Null;
+    let mut seen = Vec::new();
+    let mut scores = Vec::new();
+    let total;
+    loop {
+        let d = srv.data(&t.viewer, q, json!({ "after": after }));
+        let c = &d["controlGroups"];
+        for e in c["edges"].as_array().unwrap() {
+            seen.push(e["node"]["id"].as_str().unwrap().to_owned());
+            scores.push(e["node"]["score"].as_f64().unwrap());
+        }
+        if c["pageInfo"]["hasNextPage"] != true {
+            total = c["totalCount"].as_u64().unwrap() as usize;
+            break;
+        }
+        after = c["pageInfo"]["endCursor"].clone();
+    }
+    assert!(total > 14, "only {total} groups");
+    assert_eq!(seen.len(), total);
+    let mut distinct = seen.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), total, "pages overlap");
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "not by score");
+
+    // first is clamped to 500; a filter narrows the count; a bad cursor is a coded error.
+    let d = srv.data(
+        &t.viewer,
+        "{ controlGroups(first: 100000) { edges { cursor } } }",
+        json!({}),
+    );
+    assert_eq!(
+        d["controlGroups"]["edges"].as_array().unwrap().len(),
+        total.min(500)
+    );
+    let d = srv.data(&t.viewer, "{ controlGroups(filter: { minSize: 4, minScore: 0.5 }) { totalCount edges { node { size score } } } }", json!({}));
+    let c = &d["controlGroups"];
+    assert!((c["totalCount"].as_u64().unwrap() as usize) < total);
+    assert!(
+        c["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["node"]["size"].as_i64().unwrap() >= 4
+                && e["node"]["score"].as_f64().unwrap() >= 0.5)
+    );
+    let v = srv.query(
+        &t.viewer,
+        "{ controlGroups(after: \"nonsense\") { totalCount } }",
+        json!({}),
+    );
+    assert_eq!(codes(&v), ["BAD_USER_INPUT"]);
+    let d = srv.data(
+        &t.viewer,
+        "{ controlGroups(filter: { criterion: C4 }) { edges { node { criteria } } } }",
+        json!({}),
+    );
+    assert!(
+        d["controlGroups"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["node"]["criteria"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("C4")))
+    );
+}
+
+#[test]
+fn security_rules_hold_and_every_error_is_coded() {
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let srv = Server::start(dir.path(), &t.file, |c| {
+        c.body_limit = 4096;
+        c.limits = gql_api::Limits {
+            depth: 6,
+            complexity: 200,
+        };
+    });
+    let q = json!({ "query": "{ me { name role } }" }).to_string();
+
+    // No token, a wrong token: 401 with a coded error; introspection is not open either.
+    let (status, v) = srv.post_raw(None, q.clone());
+    assert_eq!(status, 401);
+    assert_eq!(codes(&v), ["UNAUTHENTICATED"]);
+    let (status, v) = srv.post_raw(Some("cg_wrong"), q.clone());
+    assert_eq!(status, 401);
+    assert_eq!(codes(&v), ["UNAUTHENTICATED"]);
+    let (status, _) = srv.post_raw(
+        None,
+        json!({ "query": "{ __schema { types { name } } }" }).to_string(),
+    );
+    assert_eq!(status, 401);
+    let d = srv.data(&t.viewer, "{ __schema { queryType { name } } }", json!({}));
+    assert_eq!(d["__schema"]["queryType"]["name"], "Query");
+    let d = srv.data(&t.analyst, "{ me { name role } }", json!({}));
+    assert_eq!(d["me"], json!({ "name": "anna", "role": "ANALYST" }));
+
+    // Depth and complexity limits.
+    let deep = "{ account(id: \"A01\") { groups { accounts { groups { accounts { groups { accounts { id } } } } } } } }";
+    assert_eq!(
+        codes(&srv.query(&t.viewer, deep, json!({}))),
+        ["QUERY_TOO_DEEP"]
+    );
+    let wide = format!(
+        "{{ {} }}",
+        (0..80)
+            .map(|i| format!("a{i}: account(id: \"A01\") {{ id label }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    assert_eq!(
+        codes(&srv.query(&t.viewer, &wide, json!({}))),
+        ["QUERY_TOO_COMPLEX"]
+    );
+
+    // Body limit, batches, bad JSON, parse and validation errors.
+    let big = json!({ "query": format!("{{ me {{ name }} }} #{}", "x".repeat(5000)) }).to_string();
+    let (status, v) = srv.post_raw(Some(&t.viewer), big);
+    assert_eq!(status, 413);
+    assert_eq!(codes(&v), ["PAYLOAD_TOO_LARGE"]);
+    let (status, v) = srv.post_raw(Some(&t.viewer), format!("[{q},{q}]"));
+    assert_eq!(status, 400);
+    assert_eq!(codes(&v), ["BATCH_NOT_SUPPORTED"]);
+    let (status, v) = srv.post_raw(Some(&t.viewer), "{not json".into());
+    assert_eq!(status, 400);
+    assert_eq!(codes(&v), ["BAD_REQUEST"]);
+    let v = srv.query(&t.viewer, "{ me { name ", json!({}));
+    assert_eq!(codes(&v), ["GRAPHQL_PARSE_FAILED"]);
+    let v = srv.query(&t.viewer, "{ me { nonsense } }", json!({}));
+    assert_eq!(codes(&v), ["GRAPHQL_VALIDATION_FAILED"]);
+    let v = srv.query(
+        &t.viewer,
+        "{ ownershipPaths(from: \"NOPE\", to: \"A01\") { shareMin } }",
+        json!({}),
+    );
+    assert_eq!(codes(&v), ["NOT_FOUND"]);
+    let v = srv.query(
+        &t.viewer,
+        "{ washTrades(groupId: \"NOPE\") { trades } }",
+        json!({}),
+    );
+    assert_eq!(codes(&v), ["NOT_FOUND"]);
+    let v = srv.query(
+        &t.viewer,
+        "{ ultimateControllers(subjectId: \"A01\", threshold: 120) { basis } }",
+        json!({}),
+    );
+    assert_eq!(codes(&v), ["BAD_USER_INPUT"]);
+    drop(srv);
+
+    // A request over the time limit is stopped with TIMEOUT.
+    let srv = Server::start(dir.path(), &t.file, |c| {
+        c.timeout = Duration::from_millis(1);
+    });
+    let mut timed_out = false;
+    for _ in 0..5 {
+        let (status, v) = srv.post_raw(
+            Some(&t.viewer),
+            json!({ "query": "{ a: neighborhood(id: \"M01\", depth: 3, limit: 5000) { nodes { id label groupId } edges { id label } } b: neighborhood(id: \"M02\", depth: 3, limit: 5000) { nodes { id label } } c: search(text: \"A\", first: 500) { subject { id } } }" }).to_string(),
+        );
+        if status == 504 {
+            assert_eq!(codes(&v), ["TIMEOUT"]);
+            timed_out = true;
+            break;
+        }
+    }
+    assert!(timed_out, "no request hit the 1 ms limit");
+}
+
+#[test]
+fn the_checked_in_schema_matches_the_code() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema.graphql");
+    let sdl = gql_api::sdl();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &sdl).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == sdl,
+        "schema.graphql differs from the schema in gql-api: regenerate it with \
+         `UPDATE_SCHEMA=1 cargo test -p gql-api --test http the_checked_in_schema` \
+         (or `ctrlgraph schema > schema.graphql`) and review the change"
+    );
+}

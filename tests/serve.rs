@@ -1,0 +1,163 @@
+//! `ctrlgraph serve` through the binary: tokens from `ctrlgraph token add`, the GraphQL API,
+//! the GraphiQL explorer bundled from npm (no network), and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ctrlgraph"));
+    c.env_remove("RUST_LOG").env("CTRLGRAPH_PROGRESS", "false");
+    c
+}
+
+fn run(store: &Path, args: &[&str]) -> Output {
+    let o = bin().arg("--store").arg(store).args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "ctrlgraph {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(store: &Path, tokens: &Path) -> Served {
+    let mut child = bin()
+        .arg("--store")
+        .arg(store)
+        .args(["serve", "--listen", "127.0.0.1:0", "--tokens"])
+        .arg(tokens)
+        .arg("--graphiql-dir")
+        .arg(root().join("graphiql/dist"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    Served { child, url }
+}
+
+#[test]
+fn serve_answers_graphql_and_graphiql_offline() {
+    let dist = root().join("graphiql/dist/index.html");
+    assert!(
+        dist.is_file(),
+        "the GraphiQL bundle is not built ({}): run `npm ci && npm run build` in graphiql/ \
+         (scripts/test.sh does it before the tests)",
+        dist.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    run(
+        &store,
+        &[
+            "ingest",
+            root()
+                .join("fixtures/datasets/ownership-chain")
+                .to_str()
+                .unwrap(),
+        ],
+    );
+    run(&store, &["analyze"]);
+    let tokens = dir.path().join("tokens.toml");
+    let token = String::from_utf8(
+        run(
+            &store,
+            &[
+                "token",
+                "add",
+                "--tokens",
+                tokens.to_str().unwrap(),
+                "--name",
+                "ann",
+                "--role",
+                "analyst",
+            ],
+        )
+        .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+    assert!(token.starts_with("cg_"), "{token}");
+    assert!(!std::fs::read_to_string(&tokens).unwrap().contains(&token));
+
+    let served = serve(&store, &tokens);
+    let client = reqwest::blocking::Client::new();
+    let health: serde_json::Value = client
+        .get(format!("{}/healthz", served.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["groups"], 1);
+
+    let resp = client
+        .post(format!("{}/graphql", served.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "query": "{ account(id: \"A03\") { groups { controller { id } size } } }" }))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let v: serde_json::Value = resp.json().unwrap();
+    assert_eq!(v["data"]["account"]["groups"][0]["controller"]["id"], "P01");
+    assert_eq!(v["data"]["account"]["groups"][0]["size"], 9);
+    let resp = client
+        .post(format!("{}/graphql", served.url))
+        .json(&serde_json::json!({ "query": "{ me { name } }" }))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+
+    // The explorer and everything it loads come from the server itself.
+    let page = client
+        .get(format!("{}/graphiql/", served.url))
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().unwrap();
+    assert!(html.contains("ctrlgraph GraphiQL"), "{html}");
+    let assets: Vec<&str> = html
+        .split(['"', '\''])
+        .filter(|s| s.starts_with("/graphiql/assets/"))
+        .collect();
+    assert!(!assets.is_empty(), "no bundled assets in {html}");
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "the explorer page loads something from the network: {html}"
+    );
+    for a in assets {
+        let r = client.get(format!("{}{a}", served.url)).send().unwrap();
+        assert_eq!(r.status(), 200, "{a}");
+        assert!(r.bytes().unwrap().len() > 100, "{a} is empty");
+    }
+
+    // The audit log is its own file in the store folder.
+    let audit = std::fs::read_to_string(store.join("audit.log")).unwrap();
+    assert_eq!(audit.lines().count(), 2, "{audit}");
+}
