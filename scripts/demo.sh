@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 accounts="${1:-20000}"
 cargo build --release --locked
 scripts/build-graphiql.sh
+# The investigation page (served by `ctrlgraph serve` at /), built from npm packages.
+command -v npm >/dev/null || { echo "error: npm is not installed (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+(cd web && npm ci --no-audit --no-fund && npm run build)
 bin=target/release/ctrlgraph
 rm -rf demo && mkdir -p demo
 export CTRLGRAPH_STORE=demo/store
@@ -25,5 +28,6 @@ for role in viewer analyst admin; do
   token=$("$bin" token add --tokens demo/tokens.toml --name "demo-$role" --role "$role" 2>/dev/null)
   echo "$role token: $token"
 done
+echo "Investigation page: http://${CTRLGRAPH_LISTEN:-127.0.0.1:8080}/  (sign in with a token above)"
 echo "GraphiQL: http://${CTRLGRAPH_LISTEN:-127.0.0.1:8080}/graphiql/  (put {\"Authorization\": \"Bearer <token>\"} in its headers)"
 exec "$bin" serve --tokens demo/tokens.toml

@@ -25,3 +25,7 @@ echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee target/test-output.txt
 # One closing line over all test binaries, for whoever reads the log.
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "workspace: %d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.txt
+
+# The investigation page, end to end in headless Chromium against `ctrlgraph serve`.
+echo "== web end-to-end"
+scripts/web-e2e.sh

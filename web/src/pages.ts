@@ -1,0 +1,363 @@
+//! The pages: sign-in, search, the list of groups, a group's graph and a subject's neighbourhood.
+//! Each page builds its own DOM and may keep state across a language switch (`relabel`).
+
+import { GRAPH_FIELDS, gql, me, neighborhood, setToken, type Connection, type Subgraph, type Viewer } from "./api";
+import { h, replace } from "./dom";
+import { GraphView, legend } from "./graph-view";
+import { t, tDyn } from "./i18n";
+import { fill, GROUP_DETAIL_FIELDS, loadSubject, renderGroupDetail, renderProfile, renderReview, type GroupDetail } from "./panel";
+
+export interface Page {
+  el: HTMLElement;
+  /** Called on a language switch; pages without it are rebuilt. */
+  relabel?: () => void;
+  destroy?: () => void;
+}
+
+declare global {
+  interface Window {
+    /** The graph on screen, for the end-to-end tests (node positions, counts). */
+    ctrlgraphView?: GraphView;
+  }
+}
+
+export function loginPage(onLogin: (viewer: Viewer) => void): Page {
+  const input = h("input", { type: "password", name: "token", autocomplete: "off", "data-testid": "token", required: true });
+  const error = h("p", { class: "error", "data-testid": "login-error" });
+  const form = h(
+    "form",
+    { class: "login card" },
+    h("h2", {}, t("login.title")),
+    h("label", {}, t("login.token"), input),
+    h("button", { type: "submit", "data-testid": "login-submit" }, t("login.submit")),
+    error,
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = input.value.trim();
+    me(value)
+      .then((viewer) => {
+        setToken(value);
+        onLogin(viewer);
+      })
+      .catch(() => (error.textContent = t("login.bad")));
+  });
+  return { el: h("main", { class: "page" }, form) };
+}
+
+interface Hit {
+  subject: { id: string; kind: string; label: string };
+  matchedField: string;
+  matchedText: string;
+}
+
+export function searchPage(query: string): Page {
+  const input = h("input", { type: "search", name: "q", value: query, placeholder: t("search.placeholder"), "data-testid": "search-input" });
+  const results = h("div", { "data-testid": "search-results" });
+  const form = h("form", { class: "searchbar" }, input, h("button", { type: "submit", "data-testid": "search-submit" }, t("search.submit")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    location.hash = `#/search?q=${encodeURIComponent(input.value.trim())}`;
+  });
+  if (query) {
+    void fill(
+      results,
+      gql<{ search: Hit[] }>(
+        `query Search($text: String!) { search(text: $text, first: 50) { subject { id kind label } matchedField matchedText } }`,
+        { text: query },
+      ),
+      ({ search }) =>
+        search.length === 0
+          ? h("p", {}, t("search.none"))
+          : h(
+              "ul",
+              { class: "hits" },
+              search.map((hit) =>
+                h(
+                  "li",
+                  { "data-testid": "hit", "data-id": hit.subject.id },
+                  h("span", { class: `kind kind-${hit.subject.kind}` }, tDyn("kind", hit.subject.kind)),
+                  " ",
+                  h("a", { href: `#/subject/${encodeURIComponent(hit.subject.id)}` }, hit.subject.label || hit.subject.id),
+                  h("span", { class: "small" }, ` ${hit.subject.id} · ${t("search.matched", { field: hit.matchedField })}: ${hit.matchedText}`),
+                ),
+              ),
+            ),
+    );
+  }
+  return { el: h("main", { class: "page" }, h("h2", {}, t("search.title")), form, results) };
+}
+
+interface GroupRow {
+  id: string;
+  size: number;
+  score: number;
+  status: string;
+  criteria: string[];
+  controller: { id: string; label: string } | null;
+  members: { id: string; label: string }[];
+}
+interface GroupPage {
+  controlGroups: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    edges: { cursor: string; node: GroupRow }[];
+  };
+}
+
+const ORDERS = ["SCORE_DESC", "SIZE_DESC", "ID_ASC"] as const;
+const CRITERIA = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"];
+
+export function groupsPage(params: URLSearchParams): Page {
+  const order = ORDERS.includes(params.get("order") as (typeof ORDERS)[number]) ? params.get("order")! : "SCORE_DESC";
+  const unreported = params.get("status") === "UNREPORTED";
+  const member = params.get("member") ?? "";
+  const criterion = CRITERIA.includes(params.get("criterion") ?? "") ? params.get("criterion")! : "";
+
+  const orderSel = h("select", { name: "order", "data-testid": "groups-order" }, ORDERS.map((o) => h("option", { value: o, selected: o === order }, tDyn("groups.order", o))));
+  const unreportedBox = h("input", { type: "checkbox", name: "unreported", checked: unreported, "data-testid": "groups-unreported" });
+  const memberInput = h("input", { type: "text", name: "member", value: member, size: 10, "data-testid": "groups-member" });
+  const criterionSel = h(
+    "select",
+    { name: "criterion", "data-testid": "groups-criterion" },
+    h("option", { value: "" }, t("groups.any")),
+    CRITERIA.map((c) => h("option", { value: c, selected: c === criterion }, c)),
+  );
+  const filters = h(
+    "form",
+    { class: "filters" },
+    h("label", {}, t("groups.order"), " ", orderSel),
+    h("label", {}, unreportedBox, " ", t("groups.unreported")),
+    h("label", {}, t("groups.member"), " ", memberInput),
+    h("label", {}, t("groups.criterion"), " ", criterionSel),
+    h("button", { type: "submit", "data-testid": "groups-apply" }, t("groups.apply")),
+  );
+  filters.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    next.set("order", orderSel.value);
+    if (unreportedBox.checked) next.set("status", "UNREPORTED");
+    if (memberInput.value.trim()) next.set("member", memberInput.value.trim());
+    if (criterionSel.value) next.set("criterion", criterionSel.value);
+    location.hash = `#/groups?${next}`;
+  });
+
+  const total = h("p", { class: "small", "data-testid": "groups-total" });
+  const body = h("tbody");
+  const more = h("button", { type: "button", hidden: true, "data-testid": "groups-more" }, t("groups.more"));
+  const error = h("p", { class: "error" });
+  const filter: Record<string, string> = {};
+  if (unreported) filter.status = "UNREPORTED";
+  if (member) filter.memberId = member;
+  if (criterion) filter.criterion = criterion;
+  let after: string | null = null;
+
+  const load = (): void => {
+    more.disabled = true;
+    gql<GroupPage>(
+      `query Groups($filter: GroupFilter, $order: GroupOrder!, $after: String) {
+        controlGroups(filter: $filter, orderBy: $order, first: 50, after: $after) {
+          totalCount pageInfo { hasNextPage endCursor }
+          edges { cursor node { id size score status criteria controller { id label } members { id label } } }
+        }
+      }`,
+      { filter, order, after },
+    )
+      .then(({ controlGroups: page }) => {
+        total.textContent = t("groups.total", { n: page.totalCount });
+        for (const { node: g } of page.edges) {
+          body.append(
+            h(
+              "tr",
+              { "data-testid": "group-row", "data-id": g.id },
+              h("td", {}, h("a", { href: `#/group/${encodeURIComponent(g.id)}` }, g.id)),
+              h("td", { class: "num" }, g.size),
+              h("td", { class: "num" }, g.score.toFixed(3)),
+              h("td", {}, h("span", { class: `status status-${g.status}` }, tDyn("status", g.status))),
+              h("td", {}, g.criteria.join(" ")),
+              h("td", {}, g.controller ? h("a", { href: `#/subject/${encodeURIComponent(g.controller.id)}` }, g.controller.label) : ""),
+              h("td", {}, g.members.map((m) => m.id).join(", ")),
+            ),
+          );
+        }
+        after = page.pageInfo.endCursor;
+        more.hidden = !page.pageInfo.hasNextPage;
+        more.disabled = false;
+      })
+      .catch((e: Error) => (error.textContent = t("error.generic", { msg: e.message })));
+  };
+  more.addEventListener("click", load);
+  load();
+
+  const table = h(
+    "table",
+    { class: "groups", "data-testid": "groups-table" },
+    h(
+      "thead",
+      {},
+      h("tr", {}, (["col.id", "col.size", "col.score", "col.status", "col.criteria", "col.controller", "col.members"] as const).map((k) => h("th", {}, t(k)))),
+    ),
+    body,
+  );
+  return { el: h("main", { class: "page" }, h("h2", {}, t("groups.title")), filters, total, error, table, more) };
+}
+
+/**
+ * The graph workspace shared by the group and subject pages: a toolbar, the canvas with its
+ * legend, and a side panel with the selected node's profile, an explained path and `extra`.
+ */
+function workspace(opts: {
+  title: () => string;
+  exportName: string;
+  load: () => Promise<Subgraph>;
+  extra: (panel: HTMLElement) => void;
+  initialSelection?: string;
+}): Page {
+  const status = h("span", { class: "small", "data-testid": "graph-status" });
+  const canvas = h("div", { class: "graph", "data-testid": "graph" });
+  const legendSlot = h("div", { class: "legend-slot" });
+  const profile = h("section", { "data-testid": "profile-panel" });
+  const pathBox = h("section", { "data-testid": "path-panel" });
+  const extra = h("section");
+  const title = h("h2");
+  const toolbar = h("div", { class: "toolbar" });
+  const hint = h("p", { class: "small hint" });
+  let view: GraphView | null = null;
+  let selected: string | null = opts.initialSelection ?? null;
+  let lastPath: { path: Connection | null; a: string; b: string } | null = null;
+
+  const showStatus = (v: GraphView): void => {
+    status.textContent = t("graph.status", { nodes: v.graph.order, edges: v.graph.size });
+  };
+  const showProfile = (id: string): void => {
+    selected = id;
+    void fill(profile, loadSubject(id), (p) => (p ? renderProfile(p) : h("p", {}, id)));
+  };
+  const showPath = (): void => {
+    if (!lastPath) return replace(pathBox);
+    const { path, a, b } = lastPath;
+    replace(
+      pathBox,
+      h("h4", {}, t(path ? "graph.path" : "graph.nopath", { a, b })),
+      path ? h("ol", { class: "small", "data-testid": "path-explanation" }, path.explanation.map((line) => h("li", {}, line))) : null,
+      h("button", { type: "button", onclick: () => view?.clearPath() && undefined }, t("graph.clearpath")),
+    );
+  };
+  const chrome = (): void => {
+    title.textContent = opts.title();
+    hint.textContent = t("graph.hint");
+    replace(
+      toolbar,
+      h("button", { type: "button", "data-testid": "fit", onclick: () => view?.fit() }, t("graph.fit")),
+      h("button", { type: "button", "data-testid": "layout", onclick: () => view?.runLayout() }, t("graph.layout")),
+      h("button", { type: "button", "data-testid": "export-png", onclick: () => void view?.exportPng(opts.exportName) }, t("graph.png")),
+      h("button", { type: "button", "data-testid": "export-json", onclick: () => view?.exportJson(opts.exportName) }, t("graph.json")),
+      status,
+    );
+    replace(legendSlot, legend());
+    if (view) showStatus(view);
+    if (selected) showProfile(selected);
+    else replace(profile, h("p", { class: "small" }, t("profile.none")));
+    showPath();
+    opts.extra(extra);
+  };
+
+  const el = h(
+    "main",
+    { class: "page workspace" },
+    h("div", { class: "main-col" }, title, toolbar, hint, h("div", { class: "graph-wrap" }, canvas, legendSlot)),
+    h("aside", { class: "side" }, profile, pathBox, extra),
+  );
+  chrome();
+
+  // Sigma needs the container in the document to measure it: start on the next frame.
+  requestAnimationFrame(() => {
+    view = new GraphView(canvas, {
+      onSelect: (id) => showProfile(id),
+      onPath: (path, a, b) => {
+        lastPath = { path, a, b };
+        showPath();
+      },
+      onChange: showStatus,
+    });
+    window.ctrlgraphView = view;
+    opts
+      .load()
+      .then((sub) => {
+        view?.reset(sub);
+        canvas.dataset.loaded = "true";
+      })
+      .catch((e: Error) => {
+        canvas.dataset.loaded = "error";
+        replace(extra, h("p", { class: "error" }, t("error.generic", { msg: e.message })));
+      });
+  });
+
+  return {
+    el,
+    relabel: chrome,
+    destroy: () => {
+      view?.destroy();
+      if (window.ctrlgraphView === view) window.ctrlgraphView = undefined;
+    },
+  };
+}
+
+interface GroupData extends GroupDetail {
+  graph: Subgraph;
+}
+
+export function groupPage(id: string, viewer: Viewer): Page {
+  let group: GroupData | null = null;
+  let error: string | null = null;
+  let page: Page;
+  const load = async (): Promise<Subgraph> => {
+    try {
+      const data = await gql<{ controlGroup: GroupData | null }>(
+        `query Group($id: ID!) { controlGroup(id: $id) { ${GROUP_DETAIL_FIELDS} graph { ${GRAPH_FIELDS} truncated } } }`,
+        { id },
+      );
+      group = data.controlGroup;
+      if (!group) error = t("group.notfound");
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    page.relabel?.();
+    return group?.graph ?? { nodes: [], edges: [] };
+  };
+  const extra = (panel: HTMLElement): void => {
+    if (error) return replace(panel, h("p", { class: "error" }, error));
+    if (!group) return replace(panel, h("p", { class: "small" }, t("loading")));
+    const g = group;
+    replace(
+      panel,
+      g.graph.truncated ? h("p", { class: "small" }, t("group.truncated")) : null,
+      renderGroupDetail(g),
+      renderReview(g, viewer.role, (review) => {
+        g.review = review;
+        g.reviews = [review, ...g.reviews];
+        extra(panel);
+      }),
+    );
+  };
+  page = workspace({
+    title: () => t("group.title", { id }) + (group ? ` · ${group.size} · ${group.score.toFixed(3)}` : ""),
+    exportName: `group-${id}`,
+    load,
+    extra,
+  });
+  return page;
+}
+
+/** A subject's neighbourhood; `depth` (1-3) and `limit` (nodes, up to 5000) come from the URL. */
+export function subjectPage(id: string, params: URLSearchParams): Page {
+  const depth = Math.min(3, Math.max(1, Number(params.get("depth")) || 1));
+  const limit = Math.min(5000, Math.max(1, Number(params.get("limit")) || 500));
+  return workspace({
+    title: () => (depth > 1 ? `${id} (${depth})` : id),
+    exportName: `subject-${id}`,
+    load: () => neighborhood(id, depth, limit),
+    extra: () => {},
+    initialSelection: id,
+  });
+}
