@@ -24,7 +24,9 @@ token=$("$bin" token add --tokens "$out/tokens.toml" --name bench --role analyst
 /usr/bin/time -v "$bin" --store "$store" serve --tokens "$out/tokens.toml" --listen 127.0.0.1:18080 \
   --audit-log "$out/audit.log" > "$out/serve.txt" 2> "$out/serve.time" &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
+# $server is /usr/bin/time; signal its child, the server, so that time reports the peak RSS.
+stop() { pkill -TERM -P "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+trap stop EXIT
 started=$(date +%s.%N)
 until grep -q serving "$out/serve.txt" 2>/dev/null; do
   kill -0 $server 2>/dev/null || { cat "$out/serve.time"; exit 1; }
@@ -43,6 +45,6 @@ for q in profile neighborhood groups; do
   GQL_DELAY_MS=1000 wrk -t2 -c1000 -d"${secs}s" --timeout 10s -s bench/lua/graphql.lua http://127.0.0.1:18080 \
     | grep RESULT | sed "s/^/$q c=1000 paced-1s /"
 done
-kill $server; wait $server 2>/dev/null || true
+stop
 echo "server peak RSS: $(awk -F: '/Maximum resident set size/ { printf "%.0f MiB", $2/1024 }' "$out/serve.time")"
 echo "audit lines: $(wc -l < "$out/audit.log")"

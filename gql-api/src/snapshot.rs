@@ -51,8 +51,9 @@ pub struct Snapshot {
     pub links: Vec<LinkRecord>,
     pub account_links: AHashMap<NodeId, Vec<u32>>,
     pub embeddings: Option<StoredEmbeddings>,
-    /// Opaque ids of identifier nodes (their values can be personal data).
+    /// Opaque ids of identifier nodes (their values can be personal data), both ways.
     pub identifier_ids: AHashMap<Box<str>, NodeId>,
+    pub identifier_public: AHashMap<NodeId, Box<str>>,
     pub search: SearchIndex,
     pub market: MarketStats,
     /// Group indices by score (highest first), by size (largest first) and by id.
@@ -187,8 +188,11 @@ impl Snapshot {
             }
         }
         let mut identifier_ids = AHashMap::new();
+        let mut identifier_public = AHashMap::new();
         for n in g.nodes_of_kind(NodeKind::Identifier) {
-            identifier_ids.insert(identifier_id(g, n).into_boxed_str(), n);
+            let id: Box<str> = identifier_id(g, n).into_boxed_str();
+            identifier_public.insert(n, id.clone());
+            identifier_ids.insert(id, n);
         }
         let search = SearchIndex::build(g, &attrs);
         let market = market_stats(g, &results, &account_groups);
@@ -219,6 +223,7 @@ impl Snapshot {
             account_links,
             embeddings,
             identifier_ids,
+            identifier_public,
             search,
             market,
             by_score,
@@ -242,7 +247,10 @@ impl Snapshot {
     /// The public id of a node.
     pub fn public_id(&self, n: NodeId) -> String {
         match self.graph.kind(n) {
-            NodeKind::Identifier => identifier_id(&self.graph, n),
+            NodeKind::Identifier => self
+                .identifier_public
+                .get(&n)
+                .map_or_else(|| identifier_id(&self.graph, n), |id| id.to_string()),
             _ => self.graph.key(n).to_owned(),
         }
     }

@@ -408,7 +408,7 @@ pub fn linked_accounts(
 }
 
 /// A step of a connection: a graph edge or an evidence link.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Step {
     Edge(EdgeId),
     Link(u32),
@@ -656,7 +656,9 @@ pub fn neighborhood(
     d.node(start);
     let mut frontier = vec![start];
     let mut truncated = false;
+    // Each edge is met from both ends: keep it once, and draw it only when both ends made it.
     let mut pending_edges: Vec<Step> = Vec::new();
+    let mut pending_seen: AHashSet<Step> = AHashSet::new();
     'levels: for _ in 0..depth {
         let mut next = Vec::new();
         for &n in &frontier {
@@ -684,7 +686,9 @@ pub fn neighborhood(
                     d.node(adj.node);
                     next.push(adj.node);
                 }
-                pending_edges.push(Step::Edge(adj.edge));
+                if pending_seen.insert(Step::Edge(adj.edge)) {
+                    pending_edges.push(Step::Edge(adj.edge));
+                }
             }
             if allowed(EdgeKind::Evidence) {
                 for li in s.links_of(n) {
@@ -701,7 +705,9 @@ pub fn neighborhood(
                         d.node(o);
                         next.push(o);
                     }
-                    pending_edges.push(Step::Link(*li));
+                    if pending_seen.insert(Step::Link(*li)) {
+                        pending_edges.push(Step::Link(*li));
+                    }
                 }
             }
         }
