@@ -49,6 +49,9 @@ pub struct Snapshot {
     pub group_members: Vec<Vec<NodeId>>,
     /// Every evidence link, and the links of each account.
     pub links: Vec<LinkRecord>,
+    /// The two accounts of each link, resolved once.
+    pub link_ends: Vec<(NodeId, NodeId)>,
+    /// Links of each account, strongest first.
     pub account_links: AHashMap<NodeId, Vec<u32>>,
     pub embeddings: Option<StoredEmbeddings>,
     /// Opaque ids of identifier nodes (their values can be personal data), both ways.
@@ -62,6 +65,9 @@ pub struct Snapshot {
     pub by_id: Vec<u32>,
     /// Links at or above this weight are strong evidence on their own.
     pub strong_weight: f32,
+    /// Links below this weight (a widely shared identifier, say) are not drawn in
+    /// neighbourhoods; `linkedAccounts` and `connection` still use them.
+    pub weak_weight: f32,
 }
 
 /// Exact and prefix lookups over ids, names and codes.
@@ -180,12 +186,24 @@ impl Snapshot {
             group_members.push(members);
         }
         let mut account_links: AHashMap<NodeId, Vec<u32>> = AHashMap::new();
+        let mut link_ends = Vec::with_capacity(links.len());
         for (i, l) in links.iter().enumerate() {
-            for id in [&l.a, &l.b] {
-                if let Some(n) = g.find(id) {
-                    account_links.entry(n).or_default().push(i as u32);
-                }
+            let ends = (g.find(&l.a), g.find(&l.b));
+            link_ends.push((
+                ends.0.unwrap_or(NodeId(u32::MAX)),
+                ends.1.unwrap_or(NodeId(u32::MAX)),
+            ));
+            if let (Some(a), Some(b)) = ends {
+                account_links.entry(a).or_default().push(i as u32);
+                account_links.entry(b).or_default().push(i as u32);
             }
+        }
+        for v in account_links.values_mut() {
+            v.sort_by(|x, y| {
+                links[*y as usize]
+                    .weight
+                    .total_cmp(&links[*x as usize].weight)
+            });
         }
         let mut identifier_ids = AHashMap::new();
         let mut identifier_public = AHashMap::new();
@@ -212,6 +230,7 @@ impl Snapshot {
         let by_id = order(&|a, b| a.id.cmp(&b.id));
         Snapshot {
             strong_weight: detectors::groups::GroupConfig::default().link_threshold,
+            weak_weight: detectors::groups::GroupConfig::default().weak_threshold,
             graph,
             attrs,
             results,
@@ -220,6 +239,7 @@ impl Snapshot {
             account_groups,
             group_members,
             links,
+            link_ends,
             account_links,
             embeddings,
             identifier_ids,
@@ -279,6 +299,12 @@ impl Snapshot {
     /// The evidence links touching an account.
     pub fn links_of(&self, account: NodeId) -> &[u32] {
         self.account_links.get(&account).map_or(&[], Vec::as_slice)
+    }
+
+    /// The other account of link `li` seen from `n`.
+    pub fn link_other(&self, li: u32, n: NodeId) -> NodeId {
+        let (a, b) = self.link_ends[li as usize];
+        if a == n { b } else { a }
     }
 
     /// True when the two accounts share a group.

@@ -376,10 +376,7 @@ pub fn linked_accounts(
             {
                 continue;
             }
-            let other = if s.graph.key(n) == l.a { &l.b } else { &l.a };
-            let Some(o) = s.graph.find(other) else {
-                continue;
-            };
+            let o = s.link_other(*li, n);
             if seen.insert(o) {
                 let ww = w * l.weight;
                 best.insert(o, (hops + 1, ww, *li));
@@ -573,10 +570,11 @@ pub fn connection(r: &Req, a: NodeId, b: NodeId, max_hops: usize) -> Option<Conn
         }
         for li in s.links_of(n) {
             let l = &s.links[*li as usize];
-            let other = if s.graph.key(n) == l.a { &l.b } else { &l.a };
-            if let Some(o) = s.graph.find(other) {
-                relax(o, (1.0 - f64::from(l.weight)).max(0.05), Step::Link(*li));
-            }
+            relax(
+                s.link_other(*li, n),
+                (1.0 - f64::from(l.weight)).max(0.05),
+                Step::Link(*li),
+            );
         }
     }
     let (cost, _, _) = *dist.get(&b)?;
@@ -692,11 +690,11 @@ pub fn neighborhood(
             }
             if allowed(EdgeKind::Evidence) {
                 for li in s.links_of(n) {
-                    let l = &s.links[*li as usize];
-                    let other = if s.graph.key(n) == l.a { &l.b } else { &l.a };
-                    let Some(o) = s.graph.find(other) else {
-                        continue;
-                    };
+                    // Strongest first: the rest are below the weak threshold.
+                    if s.links[*li as usize].weight < s.weak_weight {
+                        break;
+                    }
+                    let o = s.link_other(*li, n);
                     if !d.node_set.contains(&o) {
                         if d.nodes.len() >= limit {
                             truncated = true;
