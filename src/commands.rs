@@ -28,9 +28,7 @@ pub struct Ctx {
 impl Ctx {
     /// Whether `--store` names a Neo4j server rather than a folder.
     fn is_neo4j(&self) -> bool {
-        self.store
-            .to_str()
-            .is_some_and(service::open::is_neo4j_uri)
+        self.store.to_str().is_some_and(service::open::is_neo4j_uri)
     }
 }
 
@@ -79,7 +77,9 @@ fn open_store(ctx: &Ctx) -> Result<Box<dyn Store>> {
     let spec = ctx.store.to_string_lossy();
     match service::open_store(&spec, &ctx.settings) {
         Ok(s) => Ok(s),
-        Err(e) if e.is_input_error() => Err(InputError(format!("opening the store {spec}: {e}")).into()),
+        Err(e) if e.is_input_error() => {
+            Err(InputError(format!("opening the store {spec}: {e}")).into())
+        }
         Err(e) => Err(e).with_context(|| format!("opening the store {spec}")),
     }
 }

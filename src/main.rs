@@ -29,7 +29,12 @@ struct Cli {
     #[arg(long, global = true, env = "CTRLGRAPH_NEO4J_USER")]
     neo4j_user: Option<String>,
     /// Neo4j password (or the config file's).
-    #[arg(long, global = true, env = "CTRLGRAPH_NEO4J_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "CTRLGRAPH_NEO4J_PASSWORD",
+        hide_env_values = true
+    )]
     neo4j_password: Option<String>,
     /// Neo4j database (default: the server's default database, or the config file's).
     #[arg(long, global = true, env = "CTRLGRAPH_NEO4J_DATABASE")]

@@ -60,9 +60,16 @@ impl std::fmt::Debug for Neo4jConfig {
 
 /// Whether a `--store` value names a Neo4j server rather than a folder.
 pub fn is_neo4j_uri(spec: &str) -> bool {
-    ["neo4j://", "neo4j+s://", "neo4j+ssc://", "bolt://", "bolt+s://", "bolt+ssc://"]
-        .iter()
-        .any(|p| spec.starts_with(p))
+    [
+        "neo4j://",
+        "neo4j+s://",
+        "neo4j+ssc://",
+        "bolt://",
+        "bolt+s://",
+        "bolt+ssc://",
+    ]
+    .iter()
+    .any(|p| spec.starts_with(p))
 }
 
 /// Rows per write batch (one `UNWIND` query, one transaction).
@@ -754,10 +761,16 @@ impl Store for Neo4jStore {
         self.run_items("IngestReject")?
             .iter()
             .map(|r| {
-                let s = |c: &str| r.get::<String>(c).map_err(|e| self.decode_err("a reject", e));
+                let s = |c: &str| {
+                    r.get::<String>(c)
+                        .map_err(|e| self.decode_err("a reject", e))
+                };
                 Ok(Reject {
                     file: s("file")?,
-                    line: r.get::<i64>("line").map_err(|e| self.decode_err("a reject", e))? as u64,
+                    line: r
+                        .get::<i64>("line")
+                        .map_err(|e| self.decode_err("a reject", e))?
+                        as u64,
                     column: s("column")?,
                     reason: s("reason")?,
                     raw: s("raw")?,
@@ -770,10 +783,15 @@ impl Store for Neo4jStore {
         self.run_items("IngestWarning")?
             .iter()
             .map(|r| {
-                let s = |c: &str| r.get::<String>(c).map_err(|e| self.decode_err("a warning", e));
+                let s = |c: &str| {
+                    r.get::<String>(c)
+                        .map_err(|e| self.decode_err("a warning", e))
+                };
                 Ok(Warning {
                     file: s("file")?,
-                    line: r.get::<i64>("line").map_err(|e| self.decode_err("a warning", e))?
+                    line: r
+                        .get::<i64>("line")
+                        .map_err(|e| self.decode_err("a warning", e))?
                         as u64,
                     column: s("column")?,
                     message: s("message")?,

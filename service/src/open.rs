@@ -33,7 +33,10 @@ impl std::fmt::Debug for StoreSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoreSettings")
             .field("neo4j_user", &self.neo4j_user)
-            .field("neo4j_password", &self.neo4j_password.as_ref().map(|_| "<hidden>"))
+            .field(
+                "neo4j_password",
+                &self.neo4j_password.as_ref().map(|_| "<hidden>"),
+            )
             .field("neo4j_database", &self.neo4j_database)
             .field("config_file", &self.config_file)
             .finish()
@@ -76,10 +79,14 @@ struct Neo4jSection {
 }
 
 fn read_config(path: &Path) -> Result<Neo4jSection, OpenError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| OpenError::Usage(format!("cannot read the config file {}: {e}", path.display())))?;
-    let cfg: ConfigFile = toml::from_str(&text)
-        .map_err(|e| OpenError::Usage(format!("{}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        OpenError::Usage(format!(
+            "cannot read the config file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let cfg: ConfigFile =
+        toml::from_str(&text).map_err(|e| OpenError::Usage(format!("{}: {e}", path.display())))?;
     Ok(cfg.neo4j)
 }
 
@@ -97,7 +104,11 @@ pub fn neo4j_config(uri: &str, s: &StoreSettings) -> Result<Neo4jConfig, OpenErr
     })?;
     Ok(Neo4jConfig {
         uri: uri.to_owned(),
-        user: s.neo4j_user.clone().or(file.user).unwrap_or_else(|| "neo4j".into()),
+        user: s
+            .neo4j_user
+            .clone()
+            .or(file.user)
+            .unwrap_or_else(|| "neo4j".into()),
         password,
         database: s.neo4j_database.clone().or(file.database),
     })
@@ -135,21 +146,40 @@ mod tests {
             ..Default::default()
         };
         let c = neo4j_config("bolt://h:7687", &s).unwrap();
-        assert_eq!((c.user.as_str(), c.password.as_str()), ("analyst", "from-file"));
+        assert_eq!(
+            (c.user.as_str(), c.password.as_str()),
+            ("analyst", "from-file")
+        );
         assert_eq!(c.database.as_deref(), Some("cg"));
         s.neo4j_password = Some("from-option".into());
         s.neo4j_user = Some("other".into());
         let c = neo4j_config("bolt://h:7687", &s).unwrap();
-        assert_eq!((c.user.as_str(), c.password.as_str()), ("other", "from-option"));
-        assert!(!format!("{c:?}").contains("from-option"), "the password is not logged");
+        assert_eq!(
+            (c.user.as_str(), c.password.as_str()),
+            ("other", "from-option")
+        );
+        assert!(
+            !format!("{c:?}").contains("from-option"),
+            "the password is not logged"
+        );
     }
 
     #[test]
     fn a_missing_password_or_a_bad_url_is_a_usage_error() {
-        let e = open_store("neo4j://127.0.0.1:1", &StoreSettings::default()).err().unwrap();
-        assert!(e.is_input_error() && e.to_string().contains("no Neo4j password"), "{e}");
-        let e = open_store("http://x", &StoreSettings::default()).err().unwrap();
-        assert!(e.is_input_error() && e.to_string().contains("unsupported store URL"), "{e}");
+        let e = open_store("neo4j://127.0.0.1:1", &StoreSettings::default())
+            .err()
+            .unwrap();
+        assert!(
+            e.is_input_error() && e.to_string().contains("no Neo4j password"),
+            "{e}"
+        );
+        let e = open_store("http://x", &StoreSettings::default())
+            .err()
+            .unwrap();
+        assert!(
+            e.is_input_error() && e.to_string().contains("unsupported store URL"),
+            "{e}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("c.toml");
         std::fs::write(&bad, "[neo4j]\npasword = \"typo\"\n").unwrap();
@@ -158,7 +188,10 @@ mod tests {
             ..Default::default()
         };
         let e = open_store("bolt://127.0.0.1:1", &s).err().unwrap();
-        assert!(e.is_input_error() && e.to_string().contains("pasword"), "{e}");
+        assert!(
+            e.is_input_error() && e.to_string().contains("pasword"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -170,6 +203,9 @@ mod tests {
         };
         let e = open_store("bolt://127.0.0.1:1", &s).err().unwrap();
         assert!(!e.is_input_error(), "{e}");
-        assert!(matches!(&e, OpenError::Store(se) if se.is_unavailable()), "{e:?}");
+        assert!(
+            matches!(&e, OpenError::Store(se) if se.is_unavailable()),
+            "{e:?}"
+        );
     }
 }

@@ -28,7 +28,18 @@ import org.neo4j.io.ByteUnit;
 public final class Launcher {
     private Launcher() {}
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Throwable t) {
+            // Without this the DBMS's own threads would keep a failed launcher alive.
+            System.err.println("neo4j-launcher: cannot start Neo4j: " + t);
+            t.printStackTrace();
+            Runtime.getRuntime().halt(1);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         Path home = null;
         String password = null;
         int port = 0;
@@ -64,9 +75,16 @@ public final class Launcher {
         }, "neo4j-shutdown"));
 
         // Embedded access bypasses authentication, so the password is set through the system database.
+        // On a restart the password may already be this one, which Neo4j refuses to "change".
         String quoted = password.replace("\\", "\\\\").replace("'", "\\'");
-        dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
-                "ALTER USER neo4j SET PASSWORD '" + quoted + "' CHANGE NOT REQUIRED");
+        try {
+            dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
+                    "ALTER USER neo4j SET PASSWORD '" + quoted + "' CHANGE NOT REQUIRED");
+        } catch (RuntimeException e) {
+            if (!String.valueOf(e.getMessage()).contains("Old password and new password cannot be the same")) {
+                throw e;
+            }
+        }
 
         System.out.println("NEO4J_READY bolt://127.0.0.1:" + port);
         System.out.flush();
