@@ -210,7 +210,7 @@ impl Neo4jStore {
         &self,
         fut: impl Future<Output = Result<T, neo4rs::Error>> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.wait(self.spawn(fut))
+        self.wait(&self.spawn(fut))
     }
 
     fn spawn<T: Send + 'static>(
@@ -226,7 +226,7 @@ impl Neo4jStore {
         rx
     }
 
-    fn wait<T>(&self, rx: mpsc::Receiver<Result<T, neo4rs::Error>>) -> Result<T, StoreError> {
+    fn wait<T>(&self, rx: &mpsc::Receiver<Result<T, neo4rs::Error>>) -> Result<T, StoreError> {
         match rx.recv() {
             Ok(r) => r.map_err(|e| self.error(e)),
             Err(_) => Err(self.unavailable("the driver's runtime stopped".into())),
@@ -417,7 +417,7 @@ impl Neo4jSink<'_> {
 
     fn wait_one(&mut self) -> Result<(), StoreError> {
         match self.in_flight.pop_front() {
-            Some(rx) => self.store.wait(rx),
+            Some(rx) => self.store.wait(&rx),
             None => Ok(()),
         }
     }
@@ -611,7 +611,7 @@ impl Neo4jStore {
     fn fetch_page(
         &self,
         table: Table,
-        after: Option<String>,
+        after: Option<&str>,
         with_rec: bool,
     ) -> mpsc::Receiver<Result<Page, neo4rs::Error>> {
         let l = label(table);
@@ -624,7 +624,7 @@ impl Neo4jStore {
             Some(last) => query(&format!(
                 "MATCH (n:{l}) WHERE n.key > $last RETURN {ret} ORDER BY n.key LIMIT $n"
             ))
-            .param("last", last.as_str()),
+            .param("last", *last),
             None => query(&format!(
                 "MATCH (n:{l}) WHERE n.key >= '' RETURN {ret} ORDER BY n.key LIMIT $n"
             )),
@@ -637,7 +637,7 @@ impl Neo4jStore {
             while let Some(row) = stream.next().await? {
                 let key: String = row
                     .get("key")
-                    .map_err(|e| neo4rs::Error::DeserializationError(e))?;
+                    .map_err(neo4rs::Error::DeserializationError)?;
                 page.push((key, bytes_of(&row, "rec")));
             }
             Ok(page)
@@ -654,11 +654,11 @@ impl Neo4jStore {
     ) -> Result<(), StoreError> {
         let mut next = self.fetch_page(table, None, with_rec);
         loop {
-            let page = self.wait(next)?;
+            let page = self.wait(&next)?;
             let full = page.len() as i64 == PAGE;
             let last = page.last().map(|(k, _)| k.clone());
             if full {
-                next = self.fetch_page(table, last, with_rec);
+                next = self.fetch_page(table, last.as_deref(), with_rec);
             } else {
                 return f(page);
             }

@@ -142,7 +142,7 @@ mod tests {
         )
         .unwrap();
         let mut s = StoreSettings {
-            config_file: Some(file.clone()),
+            config_file: Some(file),
             ..Default::default()
         };
         let c = neo4j_config("bolt://h:7687", &s).unwrap();
