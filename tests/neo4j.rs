@@ -274,6 +274,40 @@ fn either_store_gives_the_same_groups_and_neo4j_holds_them_as_graph_data() {
     );
     assert_eq!(embedded_accounts, 3000, "every account has its embedding");
 
+    // The README's queries for analysts run and find what they promise.
+    let first = cypher(
+        &server,
+        "MATCH (a:Account)-[:MEMBER_OF]->(g:ControlGroup:Current) \
+         RETURN g.id, g.score, g.status, g.criteria, g.controller_id, collect(a.id) AS accounts \
+         ORDER BY g.score DESC",
+    );
+    assert_eq!(first.len(), groups.len());
+    let top: String = first[0].get("g.id").unwrap();
+    let account: String = first[0].get::<Vec<String>>("accounts").unwrap()[0].clone();
+    let readme = [
+        format!(
+            "MATCH (n:Analysis:Current) \
+             MATCH (a:Account)-[e:EVIDENCE {{analysis: n.id, group: '{top}'}}]->(b:Account) \
+             RETURN a.id, b.id, e.criterion, e.kind, e.weight, e.description"
+        ),
+        format!(
+            "MATCH (n:Analysis:Current) \
+             MATCH p = (:Account {{id: '{account}'}})-[:EVIDENCE {{analysis: n.id}}]-(:Account) RETURN p"
+        ),
+        format!(
+            "MATCH (a:Account {{id: '{account}'}}), (b:Account) WHERE b <> a AND b.embedding IS NOT NULL \
+             RETURN b.id, vector.similarity.cosine(a.embedding, b.embedding) AS cos ORDER BY cos DESC LIMIT 10"
+        ),
+    ];
+    for q in &readme {
+        assert!(!cypher(&server, q).is_empty(), "no rows from {q}");
+    }
+    cypher(
+        &server,
+        "MATCH (g:ControlGroup:Current) WHERE g.status = 'unreported' AND 'C1' IN g.criteria \
+         RETURN g.id, g.size, g.score ORDER BY g.score DESC",
+    );
+
     // A new analysis replaces the previous one entirely.
     let groups_before = count(&server, "MATCH (g:ControlGroup) RETURN count(g) AS n");
     ok(run(&server, &server.uri, &["analyze"]));
