@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 use graph_core::GraphStats;
-use ingest::{Encoding, IngestOptions, RedbStore, Store};
+use ingest::{Encoding, IngestOptions, Store};
 
 /// Prints a line to standard output, returning the error (a closed pipe, say) instead of
 /// panicking as `println!` does.
@@ -21,6 +21,15 @@ macro_rules! outln {
 pub struct Ctx {
     pub store: PathBuf,
     pub progress: bool,
+    /// Credentials and config file for a Neo4j store.
+    pub settings: service::StoreSettings,
+}
+
+impl Ctx {
+    /// Whether `--store` names a Neo4j server rather than a folder.
+    fn is_neo4j(&self) -> bool {
+        self.store.to_str().is_some_and(service::open::is_neo4j_uri)
+    }
 }
 
 /// An error caused by the input or the usage: exit code 2.
@@ -48,6 +57,10 @@ pub struct IngestArgs {
     /// Text encoding of the files: utf-8 (BOM allowed) or gbk.
     #[arg(long, env = "CTRLGRAPH_ENCODING", default_value = "utf-8")]
     pub encoding: Encoding,
+    /// Where to write rejects.csv and warnings.csv (default: the store folder; for a Neo4j
+    /// store, the current folder).
+    #[arg(long)]
+    pub rejects_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -60,8 +73,15 @@ pub struct StatsArgs {
     pub json: bool,
 }
 
-fn open_store(path: &Path) -> Result<RedbStore> {
-    RedbStore::open(path).with_context(|| format!("opening the store {}", path.display()))
+fn open_store(ctx: &Ctx) -> Result<Box<dyn Store>> {
+    let spec = ctx.store.to_string_lossy();
+    match service::open_store(&spec, &ctx.settings) {
+        Ok(s) => Ok(s),
+        Err(e) if e.is_input_error() => {
+            Err(InputError(format!("opening the store {spec}: {e}")).into())
+        }
+        Err(e) => Err(e).with_context(|| format!("opening the store {spec}")),
+    }
 }
 
 pub fn gen_cmd(ctx: &Ctx, args: &GenArgs) -> Result<()> {
@@ -89,18 +109,30 @@ pub fn gen_cmd(ctx: &Ctx, args: &GenArgs) -> Result<()> {
 }
 
 pub fn ingest_cmd(ctx: &Ctx, args: &IngestArgs) -> Result<()> {
-    let store = open_store(&ctx.store)?;
+    let store = open_store(ctx)?;
     let opts = IngestOptions {
         encoding: args.encoding,
         progress: ctx.progress,
     };
-    let summary = match ingest::ingest_dir(&args.dir, &store, &opts) {
+    let summary = match ingest::ingest_dir(&args.dir, &*store, &opts) {
         Ok(s) => s,
         Err(e) if e.is_input_error() => return Err(InputError(e.to_string()).into()),
-        Err(e) => return Err(e).context("ingest failed; the store is unchanged"),
+        Err(e) if store.ingest_is_atomic() => {
+            return Err(e).context("ingest failed; the store is unchanged");
+        }
+        Err(e) => {
+            return Err(e).context(format!(
+                "ingest failed; the run is recorded as unfinished in {} and none of it is reported as loaded; re-run the same ingest to complete it",
+                store.describe()
+            ));
+        }
     };
-    store
-        .export_run_files()
+    let run_dir = match (&args.rejects_dir, ctx.is_neo4j()) {
+        (Some(d), _) => d.clone(),
+        (None, true) => PathBuf::from("."),
+        (None, false) => ctx.store.clone(),
+    };
+    ingest::store::export_run_files(&*store, &run_dir)
         .context("writing rejects.csv and warnings.csv")?;
     write!(std::io::stdout().lock(), "{}", summary.to_table())?;
     let t = summary.totals();
@@ -109,22 +141,15 @@ pub fn ingest_cmd(ctx: &Ctx, args: &IngestArgs) -> Result<()> {
         t.read,
         summary.seconds,
         t.read as f64 / summary.seconds.max(1e-9),
-        ctx.store.join("rejects.csv").display(),
-        ctx.store.join("warnings.csv").display(),
+        run_dir.join("rejects.csv").display(),
+        run_dir.join("warnings.csv").display(),
     );
     Ok(())
 }
 
 pub fn stats_cmd(ctx: &Ctx, args: &StatsArgs) -> Result<()> {
-    if !ctx.store.join(ingest::store::DB_FILE).is_file() {
-        return Err(InputError(format!(
-            "no store at {} (run `ctrlgraph ingest DIR` first)",
-            ctx.store.display()
-        ))
-        .into());
-    }
-    let store = open_store(&ctx.store)?;
-    let g = ingest::load::load_graph(&store, ctx.progress).context("loading the graph")?;
+    let store = require_store(ctx)?;
+    let g = ingest::load::load_graph(&*store, ctx.progress).context("loading the graph")?;
     let stats = GraphStats::compute(&g, args.top);
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&stats)?);
@@ -159,6 +184,9 @@ pub struct AnalyzeArgs {
     /// Seed of the embeddings and community detection.
     #[arg(long, env = "CTRLGRAPH_SEED", default_value_t = 42)]
     pub seed: u64,
+    /// Analyse even when the store's last ingest did not complete.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -200,15 +228,15 @@ pub struct ReportArgs {
     pub since: Option<String>,
 }
 
-fn require_store(ctx: &Ctx) -> Result<RedbStore> {
-    if !ctx.store.join(ingest::store::DB_FILE).is_file() {
+fn require_store(ctx: &Ctx) -> Result<Box<dyn Store>> {
+    if !ctx.is_neo4j() && !ctx.store.join(ingest::store::DB_FILE).is_file() {
         return Err(InputError(format!(
             "no store at {} (run `ctrlgraph ingest DIR` first)",
             ctx.store.display()
         ))
         .into());
     }
-    open_store(&ctx.store)
+    open_store(ctx)
 }
 
 /// The stored results of the latest analysis.
@@ -235,14 +263,21 @@ pub fn analyze_cmd(ctx: &Ctx, args: &AnalyzeArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let mut opts = service::AnalyzeOptions {
         progress: ctx.progress,
+        force: args.force,
         ..Default::default()
     };
     opts.config.embedding.seed = args.seed;
     opts.config.groups.seed = args.seed;
     let pb = stage_bar(ctx.progress);
-    let analysed = service::analyze(&store, &opts, &mut |s| {
+    let analysed = match service::analyze(&*store, &opts, &mut |s| {
         pb.set_message(format!("analysing: {s}"));
-    })?;
+    }) {
+        Ok(a) => a,
+        Err(e @ service::ServiceError::IncompleteIngest(_)) => {
+            return Err(InputError(e.to_string()).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     pb.finish_and_clear();
     let results = &analysed.analysis.results;
     let by_status = |s: &str| results.groups.iter().filter(|g| g.status == s).count();
@@ -297,7 +332,7 @@ pub fn read_truth(path: &Path) -> Result<Vec<Vec<String>>> {
 
 pub fn eval_cmd(ctx: &Ctx, args: &EvalArgs) -> Result<()> {
     let store = require_store(ctx)?;
-    let Some(results) = load_results(&store)? else {
+    let Some(results) = load_results(&*store)? else {
         return Err(
             InputError("no analysis in the store (run `ctrlgraph analyze` first)".into()).into(),
         );
@@ -306,7 +341,7 @@ pub fn eval_cmd(ctx: &Ctx, args: &EvalArgs) -> Result<()> {
     let n = store.count(graph_core::model::Table::Accounts)? as usize;
     let detected: Vec<Vec<String>> = results.groups.iter().map(|g| g.accounts.clone()).collect();
     let ours = detectors::eval::evaluate(&detected, &truth, n);
-    let g = ingest::load::load_graph(&store, ctx.progress)?;
+    let g = ingest::load::load_graph(&*store, ctx.progress)?;
     let naive: Vec<Vec<String>> = detectors::eval::naive_identifier_components(&g)
         .into_iter()
         .map(|c| c.into_iter().map(|a| g.key(a).to_owned()).collect())
@@ -362,12 +397,12 @@ pub fn report_cmd(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
     };
     let started = std::time::Instant::now();
     let pb = stage_bar(ctx.progress);
-    let written = match reports::write_reports(&store, &opts, &mut |s| pb.set_message(s.to_owned()))
-    {
-        Ok(w) => w,
-        Err(e) if e.is_input_error() => return Err(InputError(e.to_string()).into()),
-        Err(e) => return Err(e).context("writing the reports"),
-    };
+    let written =
+        match reports::write_reports(&*store, &opts, &mut |s| pb.set_message(s.to_owned())) {
+            Ok(w) => w,
+            Err(e) if e.is_input_error() => return Err(InputError(e.to_string()).into()),
+            Err(e) => return Err(e).context("writing the reports"),
+        };
     pb.finish_and_clear();
     outln!(
         "{} groups over {} accounts reported in {:.1}s",
@@ -405,7 +440,7 @@ pub struct SimilarArgs {
 
 pub fn similar_cmd(ctx: &Ctx, args: &SimilarArgs) -> Result<()> {
     let store = require_store(ctx)?;
-    let Some(emb) = service::load_embeddings(&store)? else {
+    let Some(emb) = service::load_embeddings(&*store)? else {
         return Err(InputError(
             "no embeddings in the store (run `ctrlgraph analyze` first)".into(),
         )
@@ -479,7 +514,7 @@ pub fn serve_cmd(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let pb = stage_bar(ctx.progress);
     pb.set_message("loading the analysed graph");
-    let shared = gql_api::Shared::load(std::sync::Arc::new(store), analyze)
+    let shared = gql_api::Shared::load(std::sync::Arc::from(store), analyze)
         .map_err(|e| anyhow::anyhow!("loading the store: {e}"))?;
     pb.finish_and_clear();
     let snap = shared.snapshot();

@@ -16,7 +16,8 @@ mod commands;
 #[derive(Debug, Parser)]
 #[command(name = "ctrlgraph", version, about)]
 struct Cli {
-    /// The store folder (embedded database, rejects and results).
+    /// The store: a folder (embedded database, rejects and results) or a Neo4j server
+    /// (neo4j://HOST:PORT, neo4j+s://, bolt://, bolt+s://).
     #[arg(
         long,
         global = true,
@@ -24,6 +25,23 @@ struct Cli {
         default_value = "./ctrlgraph-data"
     )]
     store: PathBuf,
+    /// Neo4j user (default: neo4j, or the config file's).
+    #[arg(long, global = true, env = "CTRLGRAPH_NEO4J_USER")]
+    neo4j_user: Option<String>,
+    /// Neo4j password (or the config file's).
+    #[arg(
+        long,
+        global = true,
+        env = "CTRLGRAPH_NEO4J_PASSWORD",
+        hide_env_values = true
+    )]
+    neo4j_password: Option<String>,
+    /// Neo4j database (default: the server's default database, or the config file's).
+    #[arg(long, global = true, env = "CTRLGRAPH_NEO4J_DATABASE")]
+    neo4j_database: Option<String>,
+    /// A TOML config file with a [neo4j] table (user, password, database).
+    #[arg(long, global = true, env = "CTRLGRAPH_CONFIG")]
+    config: Option<PathBuf>,
     /// Log format on standard error.
     #[arg(long, global = true, env = "CTRLGRAPH_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
@@ -74,6 +92,12 @@ fn main() -> ExitCode {
     let ctx = commands::Ctx {
         store: cli.store,
         progress,
+        settings: service::StoreSettings {
+            neo4j_user: cli.neo4j_user,
+            neo4j_password: cli.neo4j_password,
+            neo4j_database: cli.neo4j_database,
+            config_file: cli.config,
+        },
     };
     let result = match cli.command {
         Command::Gen(a) => commands::gen_cmd(&ctx, &a),

@@ -20,6 +20,7 @@ pub enum Code {
     ValidationFailed,
     ParseFailed,
     StoreUnavailable,
+    IngestIncomplete,
     Internal,
 }
 
@@ -41,6 +42,7 @@ impl Code {
             Code::ValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             Code::ParseFailed => "GRAPHQL_PARSE_FAILED",
             Code::StoreUnavailable => "STORE_UNAVAILABLE",
+            Code::IngestIncomplete => "INGEST_INCOMPLETE",
             Code::Internal => "INTERNAL",
         }
     }
@@ -75,24 +77,24 @@ impl ApiError {
     }
 
     /// A store error: the store being unreachable is told apart from other failures.
-    pub fn store(e: impl std::fmt::Display) -> Self {
-        let text = e.to_string();
-        let unavailable = text.contains("unavailable")
-            || text.contains("connection")
-            || text.contains("Connection");
-        if unavailable {
+    pub fn store(e: impl std::borrow::Borrow<ingest::StoreError>) -> Self {
+        let e = e.borrow();
+        if e.is_unavailable() {
             Self::new(
                 Code::StoreUnavailable,
-                format!("the store is unavailable: {text}"),
+                format!("the store is unavailable: {e}"),
             )
         } else {
-            Self::new(Code::Internal, format!("store error: {text}"))
+            Self::new(Code::Internal, format!("store error: {e}"))
         }
     }
 
     pub fn service(e: service::ServiceError) -> Self {
         match e {
             service::ServiceError::Store(s) => Self::store(s),
+            e @ service::ServiceError::IncompleteIngest(_) => {
+                Self::new(Code::IngestIncomplete, e.to_string())
+            }
             other => Self::new(Code::Internal, other.to_string()),
         }
     }

@@ -42,6 +42,24 @@ pub enum StoreError {
     },
     #[error("the store's writer stopped unexpectedly")]
     WriterGone,
+    /// The store's server cannot be reached or went away; retrying later may succeed.
+    #[error("the store {store} is unavailable: {reason}")]
+    Unavailable { store: String, reason: String },
+    /// The store's server refused the credentials.
+    #[error("the store {store} refused the credentials: {reason}")]
+    Auth { store: String, reason: String },
+}
+
+impl StoreError {
+    /// Whether the store's server could not be reached (a retry may succeed once it is back).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
+
+    /// Whether the store refused the credentials (a usage error: exit code 2).
+    pub fn is_auth(&self) -> bool {
+        matches!(self, StoreError::Auth { .. })
+    }
 }
 
 fn db_err(e: impl Into<redb::Error>) -> StoreError {
@@ -86,6 +104,62 @@ pub trait Store: Send + Sync {
     fn put_blobs(&self, blobs: &[(&str, &[u8])]) -> Result<(), StoreError>;
     /// A named blob.
     fn get_blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// What the store is, for messages ("the store folder ./data", "neo4j://host:7687").
+    fn describe(&self) -> String {
+        "the store".into()
+    }
+    /// Whether an ingest run is one transaction (a failed run leaves the previous state). When
+    /// not, a failed run is recorded as unfinished and a re-run completes it.
+    fn ingest_is_atomic(&self) -> bool {
+        true
+    }
+    /// Describes the latest ingest run when it did not complete (failed, or still running).
+    fn unfinished_ingest(&self) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+    /// Writes an analysis as graph data for other tools (a no-op for stores without a graph of
+    /// their own); replaces the previous one without a moment where half of it is visible.
+    fn publish_analysis(&self, _view: &AnalysisView<'_>) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// An analysis as plain data, for stores that keep it as graph data ([`Store::publish_analysis`]).
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisView<'a> {
+    /// When the analysis ran (RFC 3339).
+    pub created_at: &'a str,
+    pub groups: Vec<GroupView<'a>>,
+    /// Each embedded account's vector.
+    pub embeddings: Vec<(&'a str, Vec<f32>)>,
+}
+
+/// One suspected group of an [`AnalysisView`].
+#[derive(Debug, Clone)]
+pub struct GroupView<'a> {
+    pub id: &'a str,
+    pub score: f32,
+    pub status: &'a str,
+    pub criteria: &'a [String],
+    pub controller_id: Option<&'a str>,
+    pub reported_group: Option<&'a str>,
+    pub accounts: &'a [String],
+    /// The group's evidence links: one per signal between two accounts.
+    pub evidence: Vec<EvidenceView<'a>>,
+}
+
+/// One signal of an evidence link between two accounts.
+#[derive(Debug, Clone)]
+pub struct EvidenceView<'a> {
+    pub a: &'a str,
+    pub b: &'a str,
+    pub criterion: &'a str,
+    pub kind: &'a str,
+    pub weight: f32,
+    /// The weight of the whole link (all its signals).
+    pub link_weight: f32,
+    pub description: &'a str,
 }
 
 type RecordTable = TableDefinition<'static, &'static str, &'static [u8]>;
@@ -172,30 +246,39 @@ impl RedbStore {
         Ok(out)
     }
 
-    /// Writes `rejects.csv` and `warnings.csv` of the latest run into the store folder, each via
-    /// a temporary file and a rename so that a reader never sees half a file.
+    /// Writes `rejects.csv` and `warnings.csv` of the latest run into the store folder.
     pub fn export_run_files(&self) -> Result<(), StoreError> {
-        let rejects = self.last_rejects()?;
-        write_atomically(&self.dir.join("rejects.csv"), |w| {
-            let mut c = csv::Writer::from_writer(w);
-            c.write_record(["file", "line", "column", "reason", "raw"])?;
-            for r in &rejects {
-                c.write_record([&r.file, &r.line.to_string(), &r.column, &r.reason, &r.raw])?;
-            }
-            c.flush()?;
-            Ok(())
-        })?;
-        let warnings = self.last_warnings()?;
-        write_atomically(&self.dir.join("warnings.csv"), |w| {
-            let mut c = csv::Writer::from_writer(w);
-            c.write_record(["file", "line", "column", "message"])?;
-            for r in &warnings {
-                c.write_record([&r.file, &r.line.to_string(), &r.column, &r.message])?;
-            }
-            c.flush()?;
-            Ok(())
-        })
+        export_run_files(self, &self.dir)
     }
+}
+
+/// Writes `rejects.csv` and `warnings.csv` of a store's latest run into `dir`, each via a
+/// temporary file and a rename so that a reader never sees half a file.
+pub fn export_run_files(store: &dyn Store, dir: &Path) -> Result<(), StoreError> {
+    fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let rejects = store.last_rejects()?;
+    write_atomically(&dir.join("rejects.csv"), |w| {
+        let mut c = csv::Writer::from_writer(w);
+        c.write_record(["file", "line", "column", "reason", "raw"])?;
+        for r in &rejects {
+            c.write_record([&r.file, &r.line.to_string(), &r.column, &r.reason, &r.raw])?;
+        }
+        c.flush()?;
+        Ok(())
+    })?;
+    let warnings = store.last_warnings()?;
+    write_atomically(&dir.join("warnings.csv"), |w| {
+        let mut c = csv::Writer::from_writer(w);
+        c.write_record(["file", "line", "column", "message"])?;
+        for r in &warnings {
+            c.write_record([&r.file, &r.line.to_string(), &r.column, &r.message])?;
+        }
+        c.flush()?;
+        Ok(())
+    })
 }
 
 /// Writes a file through a sibling temporary file and a rename.
@@ -397,6 +480,10 @@ fn decode_record(table: Table, bytes: &[u8]) -> Result<Record, StoreError> {
 }
 
 impl Store for RedbStore {
+    fn describe(&self) -> String {
+        format!("the store folder {}", self.dir.display())
+    }
+
     fn begin(&self) -> Result<Box<dyn Sink + '_>, StoreError> {
         let run = self.last_run_id()?.map_or(1, |r| r + 1);
         Ok(Box::new(RedbSink::start(&self.db, run)?))

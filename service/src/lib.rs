@@ -19,6 +19,9 @@ use graph_core::{NodeId, PropertyGraph};
 use ingest::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
+pub mod open;
+pub use open::{OpenError, StoreSettings, open_store};
+
 /// The blob names analysis results are stored under.
 pub const RESULTS_BLOB: &str = "analysis/results";
 pub const EMBEDDINGS_BLOB: &str = "analysis/embeddings";
@@ -45,6 +48,9 @@ pub enum ServiceError {
     Decode { what: &'static str, reason: String },
     #[error("stored {what} cannot be encoded: {reason}")]
     Encode { what: &'static str, reason: String },
+    /// The store's last ingest did not complete; analysis refuses it unless forced.
+    #[error("{0}; analysis refuses an incomplete store (force it with --force)")]
+    IncompleteIngest(String),
 }
 
 /// Settings of [`analyze`].
@@ -54,6 +60,8 @@ pub struct AnalyzeOptions {
     pub config: AnalysisConfig,
     /// Draw progress while loading the graph.
     pub progress: bool,
+    /// Analyse even when the store's last ingest did not complete.
+    pub force: bool,
 }
 
 /// What [`analyze`] produced, besides what it stored.
@@ -131,6 +139,11 @@ pub fn analyze(
     opts: &AnalyzeOptions,
     stage: &mut dyn FnMut(&str),
 ) -> Result<Analysed, ServiceError> {
+    if !opts.force
+        && let Some(why) = store.unfinished_ingest()?
+    {
+        return Err(ServiceError::IncompleteIngest(why));
+    }
     let started = Instant::now();
     stage("loading the graph");
     let g = ingest::load::load_graph(store, opts.progress)?;
@@ -212,11 +225,57 @@ pub fn analyze(
     ];
     all.extend(blobs.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
     store.put_blobs(&all)?;
+    store.publish_analysis(&analysis_view(results, &analysis.embeddings, &g))?;
     results.timings.push(StageTiming {
         stage: "store".into(),
         seconds: t.elapsed().as_secs_f64(),
     });
     Ok(Analysed { graph: g, analysis })
+}
+
+/// An analysis as plain data for [`Store::publish_analysis`].
+fn analysis_view<'a>(
+    results: &'a AnalysisResults,
+    embeddings: &Embeddings,
+    g: &'a PropertyGraph,
+) -> ingest::AnalysisView<'a> {
+    ingest::AnalysisView {
+        created_at: &results.created_at,
+        groups: results
+            .groups
+            .iter()
+            .map(|gr| ingest::GroupView {
+                id: &gr.id,
+                score: gr.score,
+                status: &gr.status,
+                criteria: &gr.criteria,
+                controller_id: gr.controller_id.as_deref(),
+                reported_group: gr.reported_group.as_deref(),
+                accounts: &gr.accounts,
+                evidence: gr
+                    .links
+                    .iter()
+                    .flat_map(|l| {
+                        l.signals.iter().map(move |s| ingest::EvidenceView {
+                            a: &l.a,
+                            b: &l.b,
+                            criterion: &s.criterion,
+                            kind: &s.kind,
+                            weight: s.weight,
+                            link_weight: l.weight,
+                            description: &s.description,
+                        })
+                    })
+                    .collect(),
+            })
+            .collect(),
+        embeddings: embeddings
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (g.key(*n), embeddings.vectors.row(i).to_vec()))
+            .collect(),
+    }
 }
 
 /// The stored results of the latest analysis, if any.
