@@ -469,7 +469,8 @@ pub struct ServeArgs {
     /// SHA-256 of the token (`ctrlgraph token add` writes them).
     #[arg(long, env = "CTRLGRAPH_TOKENS")]
     pub tokens: PathBuf,
-    /// The audit log (one JSON line per request); default: audit.log in the store folder.
+    /// The audit log (one JSON line per request); default: audit.log in the store folder
+    /// (ctrlgraph-audit.log in the working folder for a Neo4j store).
     #[arg(long, env = "CTRLGRAPH_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
     /// The built investigation page.
@@ -526,9 +527,13 @@ pub fn serve_cmd(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
     );
     let mut cfg = gql_api::ServerConfig::new(
         tokens,
-        args.audit_log
-            .clone()
-            .unwrap_or_else(|| ctx.store.join("audit.log")),
+        args.audit_log.clone().unwrap_or_else(|| {
+            if ctx.is_neo4j() {
+                PathBuf::from("ctrlgraph-audit.log")
+            } else {
+                ctx.store.join("audit.log")
+            }
+        }),
     );
     cfg.web_dir = Some(args.web_dir.clone());
     cfg.graphiql_dir = Some(args.graphiql_dir.clone());

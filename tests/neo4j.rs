@@ -530,3 +530,162 @@ fn neo4j_stopped_during_an_ingest_fails_clearly_and_a_rerun_completes_it() {
     );
     ok(run(s, &uri, &["analyze"]));
 }
+
+/// `ctrlgraph serve` on a store, with a tokens file; stopped on drop.
+struct Serving {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(server: &Server, store: &str, tokens: &Path, audit: &Path) -> Serving {
+    let mut child = bin(server)
+        .args([
+            "--store",
+            store,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tokens",
+        ])
+        .arg(tokens)
+        .arg("--audit-log")
+        .arg(audit)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("the server did not start: {line:?}"))
+        .to_owned();
+    Serving { child, url }
+}
+
+fn gql(s: &Serving, token: &str, query: &str) -> serde_json::Value {
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{}/graphql", s.url))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "query": query }))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().unwrap()
+}
+
+#[test]
+fn serve_runs_on_neo4j_writes_reviews_there_and_recovers_when_neo4j_returns() {
+    if skipped() {
+        return;
+    }
+    let mut neo = Private::start();
+    let s = &Server {
+        uri: neo.server.uri.clone(),
+        user: neo.server.user.clone(),
+        password: neo.server.password.clone(),
+    };
+    let uri = s.uri.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    ok(run(
+        s,
+        &uri,
+        &[
+            "ingest",
+            fixture("family-and-nominee").to_str().unwrap(),
+            "--rejects-dir",
+            runs.to_str().unwrap(),
+        ],
+    ));
+    ok(run(s, &uri, &["analyze"]));
+    let tokens = tmp.path().join("tokens.toml");
+    let token = String::from_utf8(
+        ok(run(
+            s,
+            &uri,
+            &[
+                "token",
+                "add",
+                "--tokens",
+                tokens.to_str().unwrap(),
+                "--name",
+                "ann",
+                "--role",
+                "analyst",
+            ],
+        ))
+        .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+    let audit = tmp.path().join("audit.log");
+
+    let srv = serve(s, &uri, &tokens, &audit);
+    let v = gql(
+        &srv,
+        &token,
+        "{ account(id: \"A04\") { groups { id size status } } }",
+    );
+    let group = &v["data"]["account"]["groups"][0];
+    assert_eq!(group["size"], 3, "{v}");
+    let gid = group["id"].as_str().unwrap().to_owned();
+    let review = format!(
+        "mutation {{ reviewGroup(id: \"{gid}\", decision: ESCALATED, note: \"nominee\") {{ decision }} }}"
+    );
+    let v = gql(&srv, &token, &review);
+    assert_eq!(v["data"]["reviewGroup"]["decision"], "ESCALATED", "{v}");
+    assert_eq!(
+        count(s, "MATCH (b:Blob {name: 'reviews'}) RETURN count(b) AS n"),
+        1,
+        "the review is stored in Neo4j"
+    );
+
+    // Neo4j goes away: reads from the loaded snapshot go on, writes fail with a coded error.
+    neo.kill();
+    let v = gql(&srv, &token, "{ account(id: \"A01\") { holder { id } } }");
+    assert_eq!(v["data"]["account"]["holder"]["id"], "P01", "{v}");
+    let v = gql(&srv, &token, &review);
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "STORE_UNAVAILABLE",
+        "{v}"
+    );
+
+    // Neo4j is back: the same server writes again, without a restart.
+    neo.launch();
+    let t0 = Instant::now();
+    loop {
+        let v = gql(&srv, &token, &review);
+        if v.get("errors").is_none() {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the server did not recover: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    drop(srv);
+
+    // A new server on the same database sees the reviews.
+    let srv = serve(s, &uri, &tokens, &audit);
+    let v = gql(
+        &srv,
+        &token,
+        &format!("{{ controlGroup(id: \"{gid}\") {{ reviews {{ decision reviewer }} }} }}"),
+    );
+    let reviews = v["data"]["controlGroup"]["reviews"].as_array().unwrap();
+    assert_eq!(reviews.len(), 2, "{v}");
+    assert!(reviews.iter().all(|r| r["reviewer"] == "ann"));
+}

@@ -1,8 +1,9 @@
 //! What the server shares between requests: the store, the current snapshot, the reviews, and
 //! the locks that serialise writers.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ingest::Store;
 use service::{AnalyzeOptions, Review, Reviews};
@@ -10,6 +11,9 @@ use service::{AnalyzeOptions, Review, Reviews};
 use crate::error::{ApiError, Code};
 use crate::schema::AnalysisRun;
 use crate::snapshot::Snapshot;
+
+/// How long a review waits for the store before it fails with `STORE_UNAVAILABLE`.
+pub const STORE_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The server's shared state.
 pub struct Shared {
@@ -59,15 +63,41 @@ impl Shared {
             .clone()
     }
 
-    /// Stores a review and makes it visible to later requests.
+    /// Stores a review and makes it visible to later requests. A store that does not answer
+    /// within [`STORE_WRITE_TIMEOUT`] (a Neo4j server that went away, say) fails the request with
+    /// `STORE_UNAVAILABLE`, and the abandoned write is not carried out when the store returns.
     pub async fn add_review(self: &Arc<Self>, review: Review) -> Result<(), ApiError> {
         let _guard = self.review_lock.lock().await;
         let me = self.clone();
-        let reviews =
-            tokio::task::spawn_blocking(move || service::add_review(me.store.as_ref(), review))
-                .await
-                .map_err(|e| ApiError::new(Code::Internal, e.to_string()))?
-                .map_err(ApiError::service)?;
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let flag = abandoned.clone();
+        let write = tokio::task::spawn_blocking(move || {
+            let store = me.store.as_ref();
+            let mut reviews = service::load_reviews(store).map_err(ApiError::service)?;
+            if flag.load(Ordering::SeqCst) {
+                return Err(ApiError::new(Code::StoreUnavailable, "abandoned"));
+            }
+            reviews
+                .by_group
+                .entry(review.group_id.clone())
+                .or_default()
+                .push(review);
+            service::store_reviews(store, &reviews).map_err(ApiError::service)?;
+            Ok(reviews)
+        });
+        let reviews = match tokio::time::timeout(STORE_WRITE_TIMEOUT, write).await {
+            Ok(joined) => joined.map_err(|e| ApiError::new(Code::Internal, e.to_string()))??,
+            Err(_) => {
+                abandoned.store(true, Ordering::SeqCst);
+                return Err(ApiError::new(
+                    Code::StoreUnavailable,
+                    format!(
+                        "the store did not answer within {} s; the review was not stored",
+                        STORE_WRITE_TIMEOUT.as_secs()
+                    ),
+                ));
+            }
+        };
         *self
             .reviews
             .write()

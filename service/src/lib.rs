@@ -495,12 +495,18 @@ pub fn add_review(store: &dyn Store, review: Review) -> Result<Reviews, ServiceE
         .entry(review.group_id.clone())
         .or_default()
         .push(review);
-    let bytes = serde_json::to_vec(&reviews).map_err(|e| ServiceError::Encode {
+    store_reviews(store, &reviews)?;
+    Ok(reviews)
+}
+
+/// Replaces the stored reviews, in one transaction.
+pub fn store_reviews(store: &dyn Store, reviews: &Reviews) -> Result<(), ServiceError> {
+    let bytes = serde_json::to_vec(reviews).map_err(|e| ServiceError::Encode {
         what: "reviews",
         reason: e.to_string(),
     })?;
     store.put_blobs(&[(REVIEWS_BLOB, &bytes)])?;
-    Ok(reviews)
+    Ok(())
 }
 
 #[cfg(test)]
