@@ -97,9 +97,60 @@ pub fn subject_ids(data: &serde_json::Value) -> (usize, Vec<String>) {
     (n, out)
 }
 
+/// [`subject_ids`] over the engine's own response value, without converting it to JSON first.
+pub fn gql_subject_ids(data: &async_graphql::Value) -> (usize, Vec<String>) {
+    fn walk<'a>(
+        v: &'a async_graphql::Value,
+        seen: &mut ahash::AHashSet<&'a str>,
+        out: &mut Vec<&'a str>,
+    ) {
+        match v {
+            async_graphql::Value::Object(map) => {
+                for (k, v) in map {
+                    if k.as_str() == "id"
+                        && let async_graphql::Value::String(s) = v
+                    {
+                        if seen.insert(s.as_str()) {
+                            out.push(s.as_str());
+                        }
+                    } else {
+                        walk(v, seen, out);
+                    }
+                }
+            }
+            async_graphql::Value::List(items) => {
+                for i in items {
+                    walk(i, seen, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut seen = ahash::AHashSet::new();
+    let mut out = Vec::new();
+    walk(data, &mut seen, &mut out);
+    let n = out.len();
+    (
+        n,
+        out.into_iter().take(MAX_IDS).map(str::to_owned).collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engine_values_give_the_same_ids_as_json() {
+        let v = serde_json::json!({"account": {"id": "A1", "holder": {"id": "P1"},
+            "groups": [{"id": "G1", "accounts": [{"id": "A1"}, {"id": "A2"}]}]}});
+        let g = async_graphql::Value::from_json(v.clone()).unwrap();
+        let (n, mut ids) = gql_subject_ids(&g);
+        let (m, mut json_ids) = subject_ids(&v);
+        ids.sort();
+        json_ids.sort();
+        assert_eq!((n, ids), (m, json_ids));
+    }
 
     #[test]
     fn ids_are_collected_at_any_depth_once() {
