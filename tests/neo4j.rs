@@ -12,6 +12,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+mod support;
+use support::{Served, start_serving};
+
 /// Tests on the shared server take turns: Neo4j Community has one user database.
 static SHARED: Mutex<()> = Mutex::new(());
 
@@ -531,49 +534,23 @@ fn neo4j_stopped_during_an_ingest_fails_clearly_and_a_rerun_completes_it() {
     ok(run(s, &uri, &["analyze"]));
 }
 
-/// `ctrlgraph serve` on a store, with a tokens file; stopped on drop.
-struct Serving {
-    child: Child,
-    url: String,
+fn serve(server: &Server, store: &str, tokens: &Path, audit: &Path) -> Served {
+    let mut cmd = bin(server);
+    cmd.args([
+        "--store",
+        store,
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--tokens",
+    ])
+    .arg(tokens)
+    .arg("--audit-log")
+    .arg(audit);
+    start_serving(cmd)
 }
 
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(server: &Server, store: &str, tokens: &Path, audit: &Path) -> Serving {
-    let mut child = bin(server)
-        .args([
-            "--store",
-            store,
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--tokens",
-        ])
-        .arg(tokens)
-        .arg("--audit-log")
-        .arg(audit)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("the server did not start: {line:?}"))
-        .to_owned();
-    Serving { child, url }
-}
-
-fn gql(s: &Serving, token: &str, query: &str) -> serde_json::Value {
+fn gql(s: &Served, token: &str, query: &str) -> serde_json::Value {
     let resp = reqwest::blocking::Client::new()
         .post(format!("{}/graphql", s.url))
         .bearer_auth(token)

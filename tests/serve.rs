@@ -1,9 +1,11 @@
 //! `ctrlgraph serve` through the binary: tokens from `ctrlgraph token add`, the GraphQL API,
 //! the GraphiQL explorer bundled from npm (no network), and a clean stop on SIGTERM.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
+
+mod support;
+use support::{Served, start_serving};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ctrlgraph"));
@@ -25,40 +27,15 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(store: &Path, tokens: &Path) -> Served {
-    let mut child = bin()
-        .arg("--store")
+    let mut cmd = bin();
+    cmd.arg("--store")
         .arg(store)
         .args(["serve", "--listen", "127.0.0.1:0", "--tokens"])
         .arg(tokens)
         .arg("--graphiql-dir")
-        .arg(root().join("graphiql/dist"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    Served { child, url }
+        .arg(root().join("graphiql/dist"));
+    start_serving(cmd)
 }
 
 #[test]

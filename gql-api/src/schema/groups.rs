@@ -158,6 +158,13 @@ pub fn control_groups(
 #[derive(Debug, Clone, Copy)]
 pub struct ControlGroup(pub u32);
 
+/// The accounts with these ids, in order (ids missing from the graph left out).
+fn accounts_named(s: &Snapshot, ids: &[String]) -> Vec<Account> {
+    ids.iter()
+        .filter_map(|a| s.graph.find(a).map(Account))
+        .collect()
+}
+
 impl ControlGroup {
     fn rec<'a>(&self, ctx: &'a Context<'_>) -> &'a GroupRecord {
         req(ctx).snap.group(self.0)
@@ -244,12 +251,7 @@ impl ControlGroup {
         f64::from(self.rec(ctx).score)
     }
     async fn accounts(&self, ctx: &Context<'_>) -> Vec<Account> {
-        let s = &req(ctx).snap;
-        self.rec(ctx)
-            .accounts
-            .iter()
-            .filter_map(|a| s.graph.find(a).map(Account))
-            .collect()
+        accounts_named(&req(ctx).snap, &self.rec(ctx).accounts)
     }
     /// The suspected controller (a person or entity), when one is known.
     async fn controller(&self, ctx: &Context<'_>) -> Option<Subject> {
@@ -288,21 +290,11 @@ impl ControlGroup {
     }
     /// Accounts of this group that the reported group lacks.
     async fn missing_from_report(&self, ctx: &Context<'_>) -> Vec<Account> {
-        let s = &req(ctx).snap;
-        self.rec(ctx)
-            .missing_from_report
-            .iter()
-            .filter_map(|a| s.graph.find(a).map(Account))
-            .collect()
+        accounts_named(&req(ctx).snap, &self.rec(ctx).missing_from_report)
     }
     /// Accounts that joined through a weak link confirmed by embedding similarity.
     async fn joined_by_embedding(&self, ctx: &Context<'_>) -> Vec<Account> {
-        let s = &req(ctx).snap;
-        self.rec(ctx)
-            .joined_by_embedding
-            .iter()
-            .filter_map(|a| s.graph.find(a).map(Account))
-            .collect()
+        accounts_named(&req(ctx).snap, &self.rec(ctx).joined_by_embedding)
     }
     /// The members the group's accounts are at.
     async fn members(&self, ctx: &Context<'_>) -> Vec<Member> {
