@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::audit::{AuditLog, AuditRecord, gql_subject_ids, subject_ids};
+use crate::audit::{AuditLog, AuditRecord, subject_ids};
 use crate::auth::{Principal, Tokens};
 use crate::error::{Code, code_for_engine_error};
 use crate::schema::{self, ApiSchema, Limits, Req};
@@ -177,6 +177,7 @@ fn operation_name(req: &async_graphql::Request) -> Option<String> {
     None
 }
 
+/// Audits a request that returned no data (refused, failed or timed out).
 fn audit(
     app: &App,
     principal: Option<&Principal>,
@@ -185,25 +186,27 @@ fn audit(
     body: &serde_json::Value,
     started: Instant,
 ) {
-    let error_codes = body
-        .get("errors")
+    write_audit(
+        app,
+        principal,
+        operation,
+        status,
+        error_codes(body),
+        (0, Vec::new()),
+        started,
+    );
+}
+
+/// The `extensions.code` of every error in a response body.
+fn error_codes(body: &serde_json::Value) -> Vec<String> {
+    body.get("errors")
         .and_then(|e| e.as_array())
         .map(|errs| {
             errs.iter()
                 .filter_map(|e| e.pointer("/extensions/code")?.as_str().map(str::to_owned))
                 .collect()
         })
-        .unwrap_or_default();
-    let subjects = body.get("data").map(subject_ids).unwrap_or_default();
-    write_audit(
-        app,
-        principal,
-        operation,
-        status,
-        error_codes,
-        subjects,
-        started,
-    );
+        .unwrap_or_default()
 }
 
 fn write_audit(
@@ -330,7 +333,7 @@ async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
                     operation.as_deref(),
                     StatusCode::OK,
                     Vec::new(),
-                    gql_subject_ids(&response.data),
+                    subject_ids(&response.data),
                     started,
                 );
                 let mut r = (StatusCode::OK, bytes).into_response();
@@ -360,12 +363,13 @@ async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
         }
     };
     add_missing_codes(&mut body);
-    audit(
+    write_audit(
         &app,
         Some(&principal),
         operation.as_deref(),
         StatusCode::OK,
-        &body,
+        error_codes(&body),
+        subject_ids(&response.data),
         started,
     );
     json_response(StatusCode::OK, &body)
