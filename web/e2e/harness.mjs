@@ -151,18 +151,18 @@ export async function screenshot(page, name) {
 }
 
 /** Waits until the graph has loaded and its layout has stopped. */
-export async function graphSettled(page, timeout = 30_000) {
-  const graph = page.getByTestId("graph");
-  await page.waitForFunction(
-    () => {
-      const el = document.querySelector('[data-testid="graph"]');
-      return el?.dataset.loaded === "true" && el.dataset.layout !== "running" && !el.dataset.busy;
+export async function graphSettled(page, view, timeout = 30_000) {
+  // Wait for the canvas of this view (the page being left may still be in the document
+  // with a settled graph) and read its counts in the same check, so they cannot belong
+  // to another canvas.
+  const handle = await page.waitForFunction(
+    (name) => {
+      const el = document.querySelector(`[data-testid="graph"][data-view="${name}"]`);
+      if (el?.dataset.loaded !== "true" || el.dataset.layout === "running" || el.dataset.busy) return null;
+      return { nodes: Number(el.dataset.nodes), edges: Number(el.dataset.edges) };
     },
-    undefined,
+    view,
     { timeout },
   );
-  return {
-    nodes: Number(await graph.getAttribute("data-nodes")),
-    edges: Number(await graph.getAttribute("data-edges")),
-  };
+  return handle.jsonValue();
 }

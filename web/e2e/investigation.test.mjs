@@ -52,12 +52,12 @@ describe("investigation page on family-and-nominee", () => {
     await hit.waitFor();
     await screenshot(page, "01-search");
     await hit.locator("a").click();
-    await graphSettled(page);
+    await graphSettled(page, "subject-A01");
     await page.locator(`[data-testid="profile"][data-id="A01"]`).waitFor();
 
     // Open its group from the profile.
     await page.locator(`[data-testid="profile"] a[data-group="${groupId}"]`).click();
-    const drawn = await graphSettled(page);
+    const drawn = await graphSettled(page, `group-${groupId}`);
     await page.getByTestId("group-detail").waitFor();
     assert.equal(drawn.nodes, apiGraph.nodes.length, "drawn nodes = controlGroup.graph.nodes");
     assert.equal(drawn.edges, apiGraph.edges.length, "drawn edges = controlGroup.graph.edges");
@@ -83,7 +83,7 @@ describe("investigation page on family-and-nominee", () => {
     const at = await page.evaluate((id) => window.ctrlgraphView.nodePosition(id), expandId);
     await page.mouse.click(at.x, at.y);
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid="graph"]').dataset.nodes) > n, drawn.nodes);
-    const grown = await graphSettled(page);
+    const grown = await graphSettled(page, `group-${groupId}`);
     assert.equal(grown.nodes, expected, `expanding ${expandId} draws its neighbours`);
     await page.locator(`[data-testid="profile"][data-id="${expandId}"]`).waitFor();
     await screenshot(page, "03-expanded");

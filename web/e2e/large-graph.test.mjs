@@ -42,7 +42,7 @@ describe("a 2,000-node graph", () => {
     const { context, page, errors } = await signIn(browser, server, server.tokens.analyst);
     const started = Date.now();
     await page.goto(`${server.url}/#/subject/${member}?depth=2&limit=2000`);
-    const drawn = await graphSettled(page, 60_000);
+    const drawn = await graphSettled(page, `subject-${member}`, 60_000);
     const settledMs = Date.now() - started;
     assert.equal(drawn.nodes, neighborhood.nodes.length);
     assert.equal(drawn.edges, neighborhood.edges.length);

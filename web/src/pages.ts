@@ -214,7 +214,7 @@ function workspace(opts: {
   initialSelection?: string;
 }): Page {
   const status = h("span", { class: "small", "data-testid": "graph-status" });
-  const canvas = h("div", { class: "graph", "data-testid": "graph" });
+  const canvas = h("div", { class: "graph", "data-testid": "graph", "data-view": opts.exportName });
   const legendSlot = h("div", { class: "legend-slot" });
   const profile = h("section", { "data-testid": "profile-panel" });
   const pathBox = h("section", { "data-testid": "path-panel" });
