@@ -494,6 +494,10 @@ pub struct ServeArgs {
     /// Seed of re-analyses started through the API.
     #[arg(long, env = "CTRLGRAPH_SEED", default_value_t = 42)]
     pub seed: u64,
+    /// How often to pick up reviews and analyses written by other servers sharing the store, in
+    /// milliseconds (0: never).
+    #[arg(long, env = "CTRLGRAPH_REFRESH_MS", default_value_t = 10_000)]
+    pub refresh_ms: u64,
 }
 
 pub fn serve_cmd(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
@@ -539,6 +543,7 @@ pub fn serve_cmd(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
     cfg.graphiql_dir = Some(args.graphiql_dir.clone());
     cfg.timeout = std::time::Duration::from_millis(args.request_timeout_ms);
     cfg.body_limit = args.body_limit;
+    cfg.refresh = (args.refresh_ms > 0).then(|| std::time::Duration::from_millis(args.refresh_ms));
     cfg.limits = gql_api::Limits {
         depth: args.max_depth,
         complexity: args.max_complexity,

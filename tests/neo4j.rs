@@ -535,6 +535,10 @@ fn neo4j_stopped_during_an_ingest_fails_clearly_and_a_rerun_completes_it() {
 }
 
 fn serve(server: &Server, store: &str, tokens: &Path, audit: &Path) -> Served {
+    serve_with(server, store, tokens, audit, &[])
+}
+
+fn serve_with(server: &Server, store: &str, tokens: &Path, audit: &Path, extra: &[&str]) -> Served {
     let mut cmd = bin(server);
     cmd.args([
         "--store",
@@ -546,8 +550,28 @@ fn serve(server: &Server, store: &str, tokens: &Path, audit: &Path) -> Served {
     ])
     .arg(tokens)
     .arg("--audit-log")
-    .arg(audit);
+    .arg(audit)
+    .args(extra);
     start_serving(cmd)
+}
+
+/// Adds a token to a tokens file and returns it.
+fn add_token(server: &Server, store: &str, tokens: &Path, name: &str, role: &str) -> String {
+    let out = ok(run(
+        server,
+        store,
+        &[
+            "token",
+            "add",
+            "--tokens",
+            tokens.to_str().unwrap(),
+            "--name",
+            name,
+            "--role",
+            role,
+        ],
+    ));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 fn gql(s: &Served, token: &str, query: &str) -> serde_json::Value {
@@ -624,7 +648,13 @@ fn serve_runs_on_neo4j_writes_reviews_there_and_recovers_when_neo4j_returns() {
     let v = gql(&srv, &token, &review);
     assert_eq!(v["data"]["reviewGroup"]["decision"], "ESCALATED", "{v}");
     assert_eq!(
-        count(s, "MATCH (b:Blob {name: 'reviews'}) RETURN count(b) AS n"),
+        count(
+            s,
+            &format!(
+                "MATCH (r:Review {{group_id: '{gid}', decision: 'ESCALATED', reviewer: 'ann'}}) \
+                 RETURN count(r) AS n"
+            )
+        ),
         1,
         "the review is stored in Neo4j"
     );
@@ -665,4 +695,129 @@ fn serve_runs_on_neo4j_writes_reviews_there_and_recovers_when_neo4j_returns() {
     let reviews = v["data"]["controlGroup"]["reviews"].as_array().unwrap();
     assert_eq!(reviews.len(), 2, "{v}");
     assert!(reviews.iter().all(|r| r["reviewer"] == "ann"));
+}
+
+#[test]
+fn servers_sharing_neo4j_lose_no_review_and_see_each_others_work() {
+    if skipped() {
+        return;
+    }
+    let _turn = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    let s = &shared_server();
+    wipe(s);
+    let uri = s.uri.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let dataset = fixture("family-and-nominee");
+    ok(run(
+        s,
+        &uri,
+        &[
+            "ingest",
+            dataset.to_str().unwrap(),
+            "--rejects-dir",
+            runs.to_str().unwrap(),
+        ],
+    ));
+    ok(run(s, &uri, &["analyze"]));
+    let tokens = tmp.path().join("tokens.toml");
+    let ann = add_token(s, &uri, &tokens, "ann", "analyst");
+    let bob = add_token(s, &uri, &tokens, "bob", "analyst");
+    let admin = add_token(s, &uri, &tokens, "root", "admin");
+    let refresh = ["--refresh-ms", "300"];
+    let a = serve_with(s, &uri, &tokens, &tmp.path().join("a.log"), &refresh);
+    let b = serve_with(s, &uri, &tokens, &tmp.path().join("b.log"), &refresh);
+    let v = gql(&a, &ann, "{ account(id: \"A04\") { groups { id } } }");
+    let gid = v["data"]["account"]["groups"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Two analysts on two servers review the same group at the same moments.
+    const EACH: usize = 12;
+    std::thread::scope(|scope| {
+        for (srv, token, who) in [(&a, &ann, "ann"), (&b, &bob, "bob")] {
+            let gid = &gid;
+            scope.spawn(move || {
+                for i in 0..EACH {
+                    let v = gql(
+                        srv,
+                        token,
+                        &format!(
+                            "mutation {{ reviewGroup(id: \"{gid}\", decision: ESCALATED, \
+                             note: \"{who} {i}\") {{ note }} }}"
+                        ),
+                    );
+                    assert_eq!(
+                        v["data"]["reviewGroup"]["note"],
+                        format!("{who} {i}"),
+                        "{v}"
+                    );
+                }
+            });
+        }
+    });
+    assert_eq!(
+        count(s, "MATCH (r:Review) RETURN count(DISTINCT r.seq) AS n"),
+        2 * EACH as i64,
+        "every review is its own numbered node in Neo4j"
+    );
+
+    // Each server shows all of them, in the same order, each analyst's in the order written.
+    let history = |srv: &Served| -> Vec<String> {
+        let v = gql(
+            srv,
+            &ann,
+            &format!("{{ controlGroup(id: \"{gid}\") {{ reviews {{ note }} }} }}"),
+        );
+        v["data"]["controlGroup"]["reviews"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|r| r["note"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let t0 = Instant::now();
+    while history(&a).len() < 2 * EACH || history(&b).len() < 2 * EACH {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the servers did not pick up each other's reviews: {:?} / {:?}",
+            history(&a),
+            history(&b)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let seen = history(&a);
+    assert_eq!(seen, history(&b));
+    for who in ["ann", "bob"] {
+        let mine: Vec<_> = seen
+            .iter()
+            .filter(|n| n.starts_with(who))
+            .cloned()
+            .collect();
+        let written: Vec<_> = (0..EACH).map(|i| format!("{who} {i}")).collect();
+        assert_eq!(mine, written, "{who}'s reviews in the order written");
+    }
+
+    // A re-analysis through one server reaches the other without a restart.
+    let analysed = |srv: &Served| {
+        gql(srv, &ann, "{ market { analysedAt } }")["data"]["market"]["analysedAt"].clone()
+    };
+    let before = analysed(&b);
+    let v = gql(&a, &admin, "mutation { reanalyze { analysedAt } }");
+    let after = v["data"]["reanalyze"]["analysedAt"].clone();
+    assert!(after.is_string() && after != before, "{v}");
+    let t0 = Instant::now();
+    while analysed(&b) != after {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the other server kept the old analysis"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        history(&b).len(),
+        2 * EACH,
+        "the reviews stay with the group's stable id"
+    );
 }

@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub body_limit: usize,
     pub timeout: Duration,
     pub limits: Limits,
+    /// How often to pick up what other servers sharing the store wrote (reviews, a newer
+    /// analysis); `None`: never.
+    pub refresh: Option<Duration>,
 }
 
 impl ServerConfig {
@@ -48,6 +51,7 @@ impl ServerConfig {
             body_limit: 64 * 1024,
             timeout: Duration::from_secs(10),
             limits: Limits::default(),
+            refresh: None,
         }
     }
 }
@@ -120,10 +124,25 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let refresher = cfg.refresh.map(|every| {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                shared.refresh().await;
+            }
+        })
+    });
     let app = router(shared, cfg)?;
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    if let Some(task) = refresher {
+        task.abort();
+    }
+    served?;
     Ok(())
 }
 

@@ -63,7 +63,8 @@ impl Shared {
             .clone()
     }
 
-    /// Stores a review and makes it visible to later requests. A store that does not answer
+    /// Stores a review and makes it visible to later requests, with the reviews other servers
+    /// sharing the store have written since the last refresh. A store that does not answer
     /// within [`STORE_WRITE_TIMEOUT`] (a Neo4j server that went away, say) fails the request with
     /// `STORE_UNAVAILABLE`, and the abandoned write is not carried out when the store returns.
     pub async fn add_review(self: &Arc<Self>, review: Review) -> Result<(), ApiError> {
@@ -72,18 +73,21 @@ impl Shared {
         let abandoned = Arc::new(AtomicBool::new(false));
         let flag = abandoned.clone();
         let write = tokio::task::spawn_blocking(move || {
-            let store = me.store.as_ref();
-            let mut reviews = service::load_reviews(store).map_err(ApiError::service)?;
             if flag.load(Ordering::SeqCst) {
                 return Err(ApiError::new(Code::StoreUnavailable, "abandoned"));
             }
-            reviews
-                .by_group
-                .entry(review.group_id.clone())
-                .or_default()
-                .push(review);
-            service::store_reviews(store, &reviews).map_err(ApiError::service)?;
-            Ok(reviews)
+            let store = me.store.as_ref();
+            service::add_review(store, &review).map_err(ApiError::service)?;
+            // The review is stored; if reading them all back fails, show it beside those held.
+            Ok(service::load_reviews(store).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "reading the reviews back after a review");
+                let mut held = (*me.reviews()).clone();
+                held.by_group
+                    .entry(review.group_id.clone())
+                    .or_default()
+                    .push(review);
+                held
+            }))
         });
         let reviews = match tokio::time::timeout(STORE_WRITE_TIMEOUT, write).await {
             Ok(joined) => joined.map_err(|e| ApiError::new(Code::Internal, e.to_string()))??,
@@ -98,11 +102,65 @@ impl Shared {
                 ));
             }
         };
+        self.set_reviews(reviews);
+        Ok(())
+    }
+
+    fn set_reviews(&self, reviews: Reviews) {
         *self
             .reviews
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(reviews);
-        Ok(())
+    }
+
+    /// Picks up what other servers sharing the store wrote: their reviews, and an analysis that
+    /// replaced the one loaded (its snapshot is built and swapped in, as after `reanalyze`). A
+    /// store that does not answer leaves everything as it was; the next refresh tries again.
+    pub async fn refresh(self: &Arc<Self>) {
+        {
+            let _guard = self.review_lock.lock().await;
+            let me = self.clone();
+            let read =
+                tokio::task::spawn_blocking(move || service::load_reviews(me.store.as_ref()));
+            match tokio::time::timeout(STORE_WRITE_TIMEOUT, read).await {
+                Ok(Ok(Ok(reviews))) => self.set_reviews(reviews),
+                Ok(Ok(Err(e))) => tracing::warn!(error = %e, "refreshing the reviews"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "refreshing the reviews"),
+                Err(_) => tracing::warn!("refreshing the reviews: the store did not answer"),
+            }
+        }
+        // Our own re-analysis swaps its snapshot in itself.
+        let Ok(_guard) = self.analysis_lock.try_lock() else {
+            return;
+        };
+        let me = self.clone();
+        let loaded = self.snapshot().results.created_at.clone();
+        let reload = tokio::task::spawn_blocking(move || -> Result<Option<Snapshot>, ApiError> {
+            match service::analysis_stamp(me.store.as_ref()).map_err(ApiError::service)? {
+                Some(stamp) if stamp != loaded => {
+                    tracing::info!(analysed_at = %stamp, "loading an analysis made elsewhere");
+                    Snapshot::load(me.store.as_ref()).map(Some)
+                }
+                _ => Ok(None),
+            }
+        });
+        match reload.await {
+            Ok(Ok(Some(snapshot))) => {
+                let groups = snapshot.results.groups.len();
+                self.set_snapshot(snapshot);
+                tracing::info!(groups, "analysis made elsewhere swapped in");
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "checking for a newer analysis"),
+            Err(e) => tracing::warn!(error = %e, "checking for a newer analysis"),
+        }
+    }
+
+    fn set_snapshot(&self, snapshot: Snapshot) {
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(snapshot);
     }
 
     /// Re-runs the analysis on the stored data and swaps in the new snapshot; one at a time.
@@ -126,10 +184,7 @@ impl Shared {
             groups: snapshot.results.groups.len() as i32,
             seconds: started.elapsed().as_secs_f64(),
         };
-        *self
-            .snapshot
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(snapshot);
+        self.set_snapshot(snapshot);
         tracing::info!(
             groups = run.groups,
             seconds = run.seconds,

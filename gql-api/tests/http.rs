@@ -51,10 +51,18 @@ struct Server {
 impl Server {
     fn start(store_dir: &Path, tokens: &Path, tweak: impl FnOnce(&mut ServerConfig)) -> Server {
         let store = ingest::RedbStore::open(store_dir).expect("open store");
-        let shared = Arc::new(
-            Shared::load(Arc::new(store), service::AnalyzeOptions::default()).expect("snapshot"),
-        );
-        let audit = store_dir.join("audit.log");
+        Server::start_on(Arc::new(store), store_dir.join("audit.log"), tokens, tweak)
+    }
+
+    /// A server on a store that others may share.
+    fn start_on(
+        store: Arc<dyn ingest::Store>,
+        audit: PathBuf,
+        tokens: &Path,
+        tweak: impl FnOnce(&mut ServerConfig),
+    ) -> Server {
+        let shared =
+            Arc::new(Shared::load(store, service::AnalyzeOptions::default()).expect("snapshot"));
         let mut cfg = ServerConfig::new(Tokens::load(tokens).unwrap(), audit.clone());
         tweak(&mut cfg);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -549,6 +557,91 @@ fn investor_profile_search_masking_and_reviews() {
         lines
             .iter()
             .any(|l| l["error_codes"] == json!(["FORBIDDEN"]))
+    );
+}
+
+#[test]
+fn servers_sharing_a_store_pick_up_each_others_reviews_and_analyses() {
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let store: Arc<dyn ingest::Store> =
+        Arc::new(ingest::RedbStore::open(dir.path()).expect("open store"));
+    let every = |cfg: &mut ServerConfig| cfg.refresh = Some(Duration::from_millis(100));
+    let a = Server::start_on(store.clone(), dir.path().join("a.log"), &t.file, every);
+    let b = Server::start_on(store.clone(), dir.path().join("b.log"), &t.file, every);
+    let gid = a.data(
+        &t.analyst,
+        r#"{ account(id: "A01") { groups { id } } }"#,
+        json!({}),
+    )["account"]["groups"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reviews = |s: &Server| {
+        s.data(
+            &t.viewer,
+            "query($id: ID!) { controlGroup(id: $id) { reviews { note reviewer } } }",
+            json!({ "id": gid }),
+        )["controlGroup"]["reviews"]
+            .clone()
+    };
+    let review = |s: &Server, note: &str| {
+        s.data(
+            &t.analyst,
+            "mutation($id: ID!, $note: String) { reviewGroup(id: $id, decision: CONFIRMED, note: $note) { note } }",
+            json!({ "id": gid, "note": note }),
+        );
+    };
+    let eventually = |what: &str, done: &dyn Fn() -> bool| {
+        let t0 = std::time::Instant::now();
+        while !done() {
+            assert!(t0.elapsed() < Duration::from_secs(15), "{what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+
+    review(&a, "seen on A");
+    assert_eq!(
+        reviews(&a).as_array().unwrap().len(),
+        1,
+        "the writer shows it at once"
+    );
+    eventually("B picks up A's review", &|| {
+        reviews(&b).as_array().unwrap().len() == 1
+    });
+    review(&b, "seen on B");
+    // B's write reads the journal back, so A's review stays beside it.
+    assert_eq!(
+        reviews(&b),
+        json!([{ "note": "seen on A", "reviewer": "anna" }, { "note": "seen on B", "reviewer": "anna" }])
+    );
+    eventually("A picks up B's review", &|| reviews(&a) == reviews(&b));
+
+    // Another process analyses the store: both servers swap the new analysis in.
+    let analysed_at = |s: &Server| {
+        s.data(&t.viewer, "{ market { analysedAt } }", json!({}))["market"]["analysedAt"].clone()
+    };
+    let before = analysed_at(&a);
+    service::analyze(
+        store.as_ref(),
+        &service::AnalyzeOptions::default(),
+        &mut |_| {},
+    )
+    .expect("analyze");
+    let now = service::analysis_stamp(store.as_ref())
+        .unwrap()
+        .expect("stamped");
+    assert_ne!(json!(now), before);
+    eventually("A loads the new analysis", &|| {
+        analysed_at(&a) == json!(now)
+    });
+    eventually("B loads the new analysis", &|| {
+        analysed_at(&b) == json!(now)
+    });
+    assert_eq!(
+        reviews(&a).as_array().unwrap().len(),
+        2,
+        "reviews stay with the stable id"
     );
 }
 

@@ -21,4 +21,7 @@ pub mod store;
 
 pub use pipeline::{Encoding, IngestError, IngestOptions, ingest_dir};
 pub use report::{FileSummary, IngestSummary, Reject, Warning};
-pub use store::{AnalysisView, EvidenceView, GroupView, RedbStore, Sink, Store, StoreError};
+pub use store::{
+    AnalysisView, EvidenceView, GroupView, Journal, JournalEntry, RedbStore, Sink, Store,
+    StoreError,
+};

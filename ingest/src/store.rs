@@ -78,7 +78,26 @@ pub trait Sink {
     fn commit(self: Box<Self>, summary: &IngestSummary) -> Result<(), StoreError>;
 }
 
-/// A store of records, ingest runs and analysis blobs.
+/// An append-only journal kept beside the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Journal {
+    /// The analysts' reviews of groups.
+    Reviews,
+}
+
+impl Journal {
+    /// The journal's name (the redb table is `journal_{name}`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Journal::Reviews => "reviews",
+        }
+    }
+}
+
+/// One journal entry: named text fields, written once and never changed.
+pub type JournalEntry = std::collections::BTreeMap<String, String>;
+
+/// A store of records, ingest runs, analysis blobs and journals.
 pub trait Store: Send + Sync {
     /// Starts an ingest run.
     fn begin(&self) -> Result<Box<dyn Sink + '_>, StoreError>;
@@ -104,6 +123,11 @@ pub trait Store: Send + Sync {
     fn put_blobs(&self, blobs: &[(&str, &[u8])]) -> Result<(), StoreError>;
     /// A named blob.
     fn get_blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Appends an entry to a journal in its own transaction. Entries are never rewritten, so
+    /// writers sharing a store (servers on several machines) never lose each other's entries.
+    fn append_journal(&self, journal: Journal, entry: &JournalEntry) -> Result<(), StoreError>;
+    /// Every entry of a journal, in the order the appends committed.
+    fn read_journal(&self, journal: Journal) -> Result<Vec<JournalEntry>, StoreError>;
 
     /// What the store is, for messages ("the store folder ./data", "neo4j://host:7687").
     fn describe(&self) -> String {
@@ -174,6 +198,14 @@ const REJECTS: TableDefinition<'static, (u64, u64), &'static [u8]> =
 const WARNINGS: TableDefinition<'static, (u64, u64), &'static [u8]> =
     TableDefinition::new("warnings");
 const BLOBS: TableDefinition<'static, &'static str, &'static [u8]> = TableDefinition::new("blobs");
+const JOURNAL_REVIEWS: TableDefinition<'static, u64, &'static [u8]> =
+    TableDefinition::new("journal_reviews");
+
+fn journal_table(j: Journal) -> TableDefinition<'static, u64, &'static [u8]> {
+    match j {
+        Journal::Reviews => JOURNAL_REVIEWS,
+    }
+}
 
 /// The embedded store: one redb file in a folder.
 #[derive(Debug)]
@@ -219,6 +251,7 @@ impl RedbStore {
         tx.open_table(REJECTS).map_err(db_err)?;
         tx.open_table(WARNINGS).map_err(db_err)?;
         tx.open_table(BLOBS).map_err(db_err)?;
+        tx.open_table(JOURNAL_REVIEWS).map_err(db_err)?;
         tx.commit().map_err(db_err)?;
         Ok(())
     }
@@ -562,5 +595,32 @@ impl Store for RedbStore {
         let tx = self.db.begin_read().map_err(db_err)?;
         let t = tx.open_table(BLOBS).map_err(db_err)?;
         Ok(t.get(name).map_err(db_err)?.map(|v| v.value().to_vec()))
+    }
+
+    fn append_journal(&self, journal: Journal, entry: &JournalEntry) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(entry).map_err(|e| StoreError::Db(Box::new(e)))?;
+        let tx = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut t = tx.open_table(journal_table(journal)).map_err(db_err)?;
+            let next = t.last().map_err(db_err)?.map_or(0, |(k, _)| k.value() + 1);
+            t.insert(next, bytes.as_slice()).map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    fn read_journal(&self, journal: Journal) -> Result<Vec<JournalEntry>, StoreError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = match tx.open_table(journal_table(journal)) {
+            Ok(t) => t,
+            // A store made before journals existed has no such table yet.
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(db_err(e)),
+        };
+        let mut out = Vec::new();
+        for item in t.iter().map_err(db_err)? {
+            let (_, v) = item.map_err(db_err)?;
+            out.push(serde_json::from_slice(v.value()).map_err(|e| StoreError::Db(Box::new(e)))?);
+        }
+        Ok(out)
     }
 }

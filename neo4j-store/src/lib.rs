@@ -13,8 +13,10 @@
 //!   the run that wrote it last `run`, and readable properties (`id`, `name`, ...);
 //! - `IngestRun {id, status: started|completed|failed, summary}` and the rejects and warnings of
 //!   each run (`IngestReject`, `IngestWarning`);
-//! - `Blob {name, chunks}` with `BlobChunk {name, seq, data}` (analysis results, embeddings,
-//!   reviews), replaced in one transaction;
+//! - `Blob {name, chunks}` with `BlobChunk {name, seq, data}` (analysis results, embeddings),
+//!   replaced in one transaction;
+//! - the analysts' reviews, one `Review {seq, group_id, decision, note, reviewer, at}` node each,
+//!   numbered by a `JournalSeq` counter; appends from several servers never overwrite each other;
 //! - the written-back analysis ([`Store::publish_analysis`]): `Analysis`, `ControlGroup`,
 //!   `MEMBER_OF`, `EVIDENCE`, `Account.embedding`; see `publish.rs`.
 //!
@@ -31,7 +33,7 @@ use std::sync::mpsc;
 use graph_core::model::{Record, Table};
 use ingest::report::{IngestSummary, Reject, Warning};
 use ingest::store::AnalysisView;
-use ingest::{Sink, Store, StoreError};
+use ingest::{Journal, JournalEntry, Sink, Store, StoreError};
 use neo4rs::{BoltType, ConfigBuilder, Graph, Query, query};
 
 mod publish;
@@ -125,6 +127,13 @@ pub fn label(t: Table) -> &'static str {
     }
 }
 
+/// The label of a journal's entry nodes.
+fn journal_label(j: Journal) -> &'static str {
+    match j {
+        Journal::Reviews => "Review",
+    }
+}
+
 /// The schema, created on first use (every statement is idempotent).
 fn schema() -> Vec<String> {
     let mut s: Vec<String> = Table::ALL
@@ -140,6 +149,8 @@ fn schema() -> Vec<String> {
             "CREATE INDEX ctrlgraph_reject_run IF NOT EXISTS FOR (n:IngestReject) ON (n.run)",
             "CREATE INDEX ctrlgraph_warning_run IF NOT EXISTS FOR (n:IngestWarning) ON (n.run)",
             "CREATE CONSTRAINT ctrlgraph_blob_name IF NOT EXISTS FOR (n:Blob) REQUIRE n.name IS UNIQUE",
+            "CREATE CONSTRAINT ctrlgraph_journal_name IF NOT EXISTS FOR (n:JournalSeq) REQUIRE n.name IS UNIQUE",
+            "CREATE INDEX ctrlgraph_review_group IF NOT EXISTS FOR (n:Review) ON (n.group_id)",
             "CREATE INDEX ctrlgraph_blob_chunk IF NOT EXISTS FOR (n:BlobChunk) ON (n.name)",
             "CREATE CONSTRAINT ctrlgraph_analysis_id IF NOT EXISTS FOR (n:Analysis) REQUIRE n.id IS UNIQUE",
             "CREATE INDEX ctrlgraph_group_analysis IF NOT EXISTS FOR (n:ControlGroup) ON (n.analysis)",
@@ -843,6 +854,44 @@ impl Store for Neo4jStore {
             out.extend(bytes_of(r, "data").ok_or_else(|| self.decode_err("a blob", name))?);
         }
         Ok(Some(out))
+    }
+
+    fn append_journal(&self, journal: Journal, entry: &JournalEntry) -> Result<(), StoreError> {
+        // The counter's increment reads and writes one property, so Cypher locks the counter
+        // before reading it: concurrent appends from several servers are numbered in commit
+        // order, and each entry is a node of its own that no later write touches.
+        let fields: HashMap<String, String> = entry.clone().into_iter().collect();
+        self.run(
+            query(&format!(
+                "MERGE (c:JournalSeq {{name: $journal}}) SET c.n = coalesce(c.n, 0) + 1 \
+                 WITH c.n AS seq CREATE (e:{} {{seq: seq}}) SET e += $fields",
+                journal_label(journal)
+            ))
+            .param("journal", journal.name())
+            .param("fields", fields),
+        )
+    }
+
+    fn read_journal(&self, journal: Journal) -> Result<Vec<JournalEntry>, StoreError> {
+        let rows = self.rows(query(&format!(
+            "MATCH (e:{}) WITH e ORDER BY e.seq \
+             RETURN [k IN keys(e) WHERE k <> 'seq' | [k, toString(e[k])]] AS fields",
+            journal_label(journal)
+        )))?;
+        rows.iter()
+            .map(|r| {
+                let pairs: Vec<Vec<String>> = r
+                    .get("fields")
+                    .map_err(|e| self.decode_err("a journal entry", e))?;
+                pairs
+                    .into_iter()
+                    .map(|kv| match <[String; 2]>::try_from(kv) {
+                        Ok([k, v]) => Ok((k, v)),
+                        Err(_) => Err(self.decode_err("a journal entry", "not a key and a value")),
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     fn describe(&self) -> String {

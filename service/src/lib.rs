@@ -4,7 +4,8 @@
 //! detector and stores the results, the embeddings and their account ids as blobs in one
 //! transaction. [`load_results`] and [`load_embeddings`] read them back; [`Reviews`] are the
 //! analysts' decisions on groups, kept by group id so that they survive re-analysis while the
-//! group keeps its id.
+//! group keeps its id. Each review is appended to the store's review journal on its own, so
+//! servers sharing a store never overwrite each other's reviews.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -16,7 +17,7 @@ use detectors::flows::TransferEvent;
 use detectors::results::{AnalysisResults, LinkRecord, StageTiming, link_record};
 use graph_core::model::{Record, Table};
 use graph_core::{NodeId, PropertyGraph};
-use ingest::{Store, StoreError};
+use ingest::{Journal, JournalEntry, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 pub mod open;
@@ -29,8 +30,11 @@ pub const EMBEDDINGS_BLOB: &str = "analysis/embeddings";
 pub const EMBEDDING_IDS_BLOB: &str = "analysis/embedding-ids";
 /// Every evidence link of the latest analysis (postcard `Vec<LinkRecord>`), inside groups or not.
 pub const LINKS_BLOB: &str = "analysis/links";
-/// The analysts' reviews of groups.
-pub const REVIEWS_BLOB: &str = "reviews";
+/// The `created_at` of the stored analysis, written with it: a cheap check of whether another
+/// process has analysed the store since it was loaded.
+pub const ANALYSIS_STAMP_BLOB: &str = "analysis/created-at";
+/// Reviews stored by earlier versions as one blob; read beside the review journal, never written.
+pub const LEGACY_REVIEWS_BLOB: &str = "reviews";
 /// Earlier analyses: the index (a JSON list of `created_at`, oldest first) and, under
 /// `analysis/history/<created_at>`, each replaced result in the stored encoding.
 pub const HISTORY_INDEX_BLOB: &str = "analysis/history";
@@ -218,6 +222,7 @@ pub fn analyze(
         blobs = history_blobs(store, old)?;
     }
     let mut all: Vec<(&str, &[u8])> = vec![
+        (ANALYSIS_STAMP_BLOB, results.created_at.as_bytes()),
         (RESULTS_BLOB, &bytes),
         (LINKS_BLOB, &links),
         (EMBEDDINGS_BLOB, &emb),
@@ -475,38 +480,87 @@ impl Reviews {
     }
 }
 
-/// The stored reviews (empty when none were made).
-pub fn load_reviews(store: &dyn Store) -> Result<Reviews, ServiceError> {
-    match store.get_blob(REVIEWS_BLOB)? {
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| ServiceError::Decode {
-            what: "reviews",
-            reason: e.to_string(),
-        }),
-        None => Ok(Reviews::default()),
+impl Decision {
+    /// The decision of its stored spelling (`CONFIRMED`, ...).
+    pub fn parse(text: &str) -> Option<Decision> {
+        [
+            Decision::Confirmed,
+            Decision::Dismissed,
+            Decision::Escalated,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == text)
     }
 }
 
-/// Adds a review and stores every review in one transaction; returns the stored reviews.
-/// Callers serialise writers (the server holds a lock around this).
-pub fn add_review(store: &dyn Store, review: Review) -> Result<Reviews, ServiceError> {
-    let mut reviews = load_reviews(store)?;
-    reviews
-        .by_group
-        .entry(review.group_id.clone())
-        .or_default()
-        .push(review);
-    store_reviews(store, &reviews)?;
+impl Review {
+    fn to_entry(&self) -> JournalEntry {
+        [
+            ("group_id", self.group_id.as_str()),
+            ("decision", self.decision.as_str()),
+            ("note", self.note.as_str()),
+            ("reviewer", self.reviewer.as_str()),
+            ("at", self.at.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    fn from_entry(entry: &JournalEntry) -> Result<Review, ServiceError> {
+        let field = |k: &str| {
+            entry.get(k).cloned().ok_or_else(|| ServiceError::Decode {
+                what: "review",
+                reason: format!("the journal entry has no `{k}`"),
+            })
+        };
+        let decision = field("decision")?;
+        Ok(Review {
+            group_id: field("group_id")?,
+            decision: Decision::parse(&decision).ok_or_else(|| ServiceError::Decode {
+                what: "review",
+                reason: format!("unknown decision `{decision}`"),
+            })?,
+            note: field("note")?,
+            reviewer: field("reviewer")?,
+            at: field("at")?,
+        })
+    }
+}
+
+/// Every stored review: those of the review journal in the order they were written, after any
+/// kept by an earlier version as one blob.
+pub fn load_reviews(store: &dyn Store) -> Result<Reviews, ServiceError> {
+    let mut reviews = match store.get_blob(LEGACY_REVIEWS_BLOB)? {
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| ServiceError::Decode {
+            what: "reviews",
+            reason: e.to_string(),
+        })?,
+        None => Reviews::default(),
+    };
+    for entry in store.read_journal(Journal::Reviews)? {
+        let review = Review::from_entry(&entry)?;
+        reviews
+            .by_group
+            .entry(review.group_id.clone())
+            .or_default()
+            .push(review);
+    }
     Ok(reviews)
 }
 
-/// Replaces the stored reviews, in one transaction.
-pub fn store_reviews(store: &dyn Store, reviews: &Reviews) -> Result<(), ServiceError> {
-    let bytes = serde_json::to_vec(reviews).map_err(|e| ServiceError::Encode {
-        what: "reviews",
-        reason: e.to_string(),
-    })?;
-    store.put_blobs(&[(REVIEWS_BLOB, &bytes)])?;
+/// Appends a review to the store's review journal, in a transaction of its own.
+pub fn add_review(store: &dyn Store, review: &Review) -> Result<(), ServiceError> {
+    store.append_journal(Journal::Reviews, &review.to_entry())?;
     Ok(())
+}
+
+/// The `created_at` of the stored analysis, read without loading it (`None` before the first
+/// analysis, or for an analysis stored by a version that did not write the stamp).
+pub fn analysis_stamp(store: &dyn Store) -> Result<Option<String>, ServiceError> {
+    Ok(store
+        .get_blob(ANALYSIS_STAMP_BLOB)?
+        .map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
 #[cfg(test)]
@@ -549,11 +603,62 @@ mod tests {
             reviewer: "analyst-1".into(),
             at: "2026-11-24T10:00:00Z".into(),
         };
-        add_review(&store, review.clone()).unwrap();
+        add_review(&store, &review).unwrap();
+        let stamp = analysis_stamp(&store).unwrap().expect("stamped");
         analyze(&store, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
         let again = load_results(&store).unwrap().unwrap();
         assert!(again.groups.iter().any(|g| g.id == id), "the id is stable");
         assert_eq!(load_reviews(&store).unwrap().latest(&id), Some(&review));
+        assert_ne!(analysis_stamp(&store).unwrap(), Some(stamp));
+        assert_eq!(analysis_stamp(&store).unwrap(), Some(again.created_at));
+    }
+
+    #[test]
+    fn reviews_of_the_journal_follow_those_of_the_legacy_blob_in_order() {
+        let (_dir, store) = analysed_store("ownership-chain");
+        let review = |note: &str, at: &str| Review {
+            group_id: "G-1".into(),
+            decision: Decision::Escalated,
+            note: note.into(),
+            reviewer: "analyst-1".into(),
+            at: at.into(),
+        };
+        let legacy = Reviews {
+            by_group: BTreeMap::from([("G-1".into(), vec![review("old", "2026-01-01T00:00:00Z")])]),
+        };
+        store
+            .put_blobs(&[(LEGACY_REVIEWS_BLOB, &serde_json::to_vec(&legacy).unwrap())])
+            .unwrap();
+        for (i, note) in ["first", "second", "third"].iter().enumerate() {
+            add_review(&store, &review(note, &format!("2026-11-24T10:00:0{i}Z"))).unwrap();
+        }
+        let notes: Vec<_> = load_reviews(&store)
+            .unwrap()
+            .history("G-1")
+            .iter()
+            .map(|r| r.note.clone())
+            .collect();
+        assert_eq!(notes, ["old", "first", "second", "third"]);
+    }
+
+    #[test]
+    fn a_journal_entry_with_an_unknown_decision_is_a_decode_error() {
+        let (_dir, store) = analysed_store("ownership-chain");
+        let mut entry = Review {
+            group_id: "G-1".into(),
+            decision: Decision::Confirmed,
+            note: String::new(),
+            reviewer: "a".into(),
+            at: "2026-11-24T10:00:00Z".into(),
+        }
+        .to_entry();
+        entry.insert("decision".into(), "MAYBE".into());
+        store.append_journal(Journal::Reviews, &entry).unwrap();
+        let err = load_reviews(&store).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown decision `MAYBE`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -96,6 +96,7 @@ interface GroupRow {
   criteria: string[];
   controller: { id: string; label: string } | null;
   members: { id: string; label: string }[];
+  review: { decision: string } | null;
 }
 interface GroupPage {
   controlGroups: {
@@ -113,6 +114,7 @@ export function groupsPage(params: URLSearchParams): Page {
   const unreported = params.get("status") === "UNREPORTED";
   const member = params.get("member") ?? "";
   const criterion = CRITERIA.includes(params.get("criterion") ?? "") ? params.get("criterion")! : "";
+  const reviewed = ["true", "false"].includes(params.get("reviewed") ?? "") ? params.get("reviewed")! : "";
 
   const orderSel = h("select", { name: "order", "data-testid": "groups-order" }, ORDERS.map((o) => h("option", { value: o, selected: o === order }, tDyn("groups.order", o))));
   const unreportedBox = h("input", { type: "checkbox", name: "unreported", checked: unreported, "data-testid": "groups-unreported" });
@@ -123,6 +125,13 @@ export function groupsPage(params: URLSearchParams): Page {
     h("option", { value: "" }, t("groups.any")),
     CRITERIA.map((c) => h("option", { value: c, selected: c === criterion }, c)),
   );
+  const reviewedSel = h(
+    "select",
+    { name: "reviewed", "data-testid": "groups-reviewed" },
+    h("option", { value: "" }, t("groups.any")),
+    h("option", { value: "false", selected: reviewed === "false" }, t("groups.unreviewed")),
+    h("option", { value: "true", selected: reviewed === "true" }, t("groups.reviewed")),
+  );
   const filters = h(
     "form",
     { class: "filters" },
@@ -130,6 +139,7 @@ export function groupsPage(params: URLSearchParams): Page {
     h("label", {}, unreportedBox, " ", t("groups.unreported")),
     h("label", {}, t("groups.member"), " ", memberInput),
     h("label", {}, t("groups.criterion"), " ", criterionSel),
+    h("label", {}, t("groups.review"), " ", reviewedSel),
     h("button", { type: "submit", "data-testid": "groups-apply" }, t("groups.apply")),
   );
   filters.addEventListener("submit", (event) => {
@@ -139,6 +149,7 @@ export function groupsPage(params: URLSearchParams): Page {
     if (unreportedBox.checked) next.set("status", "UNREPORTED");
     if (memberInput.value.trim()) next.set("member", memberInput.value.trim());
     if (criterionSel.value) next.set("criterion", criterionSel.value);
+    if (reviewedSel.value) next.set("reviewed", reviewedSel.value);
     location.hash = `#/groups?${next}`;
   });
 
@@ -146,10 +157,11 @@ export function groupsPage(params: URLSearchParams): Page {
   const body = h("tbody");
   const more = h("button", { type: "button", hidden: true, "data-testid": "groups-more" }, t("groups.more"));
   const error = h("p", { class: "error" });
-  const filter: Record<string, string> = {};
+  const filter: Record<string, string | boolean> = {};
   if (unreported) filter.status = "UNREPORTED";
   if (member) filter.memberId = member;
   if (criterion) filter.criterion = criterion;
+  if (reviewed) filter.reviewed = reviewed === "true";
   let after: string | null = null;
 
   const load = (): void => {
@@ -158,13 +170,15 @@ export function groupsPage(params: URLSearchParams): Page {
       `query Groups($filter: GroupFilter, $order: GroupOrder!, $after: String) {
         controlGroups(filter: $filter, orderBy: $order, first: 50, after: $after) {
           totalCount pageInfo { hasNextPage endCursor }
-          edges { cursor node { id size score status criteria controller { id label } members { id label } } }
+          edges { cursor node { id size score status criteria controller { id label } members { id label } review { decision } } }
         }
       }`,
       { filter, order, after },
     )
       .then(({ controlGroups: page }) => {
         total.textContent = t("groups.total", { n: page.totalCount });
+        // Which list this is, for tests that must not read the one being left.
+        total.dataset.loaded = params.toString();
         for (const { node: g } of page.edges) {
           body.append(
             h(
@@ -177,6 +191,7 @@ export function groupsPage(params: URLSearchParams): Page {
               h("td", {}, g.criteria.join(" ")),
               h("td", {}, g.controller ? h("a", { href: `#/subject/${encodeURIComponent(g.controller.id)}` }, g.controller.label) : ""),
               h("td", {}, g.members.map((m) => m.id).join(", ")),
+              h("td", { "data-testid": "group-review" }, g.review ? tDyn("review", g.review.decision) : "–"),
             ),
           );
         }
@@ -195,7 +210,7 @@ export function groupsPage(params: URLSearchParams): Page {
     h(
       "thead",
       {},
-      h("tr", {}, (["col.id", "col.size", "col.score", "col.status", "col.criteria", "col.controller", "col.members"] as const).map((k) => h("th", {}, t(k)))),
+      h("tr", {}, (["col.id", "col.size", "col.score", "col.status", "col.criteria", "col.controller", "col.members", "col.review"] as const).map((k) => h("th", {}, t(k)))),
     ),
     body,
   );

@@ -44,7 +44,7 @@ pub struct GroupFilter {
     pub status: Option<GroupStatus>,
     /// Groups meeting this criterion.
     pub criterion: Option<Criterion>,
-    /// Groups with this latest review decision; `reviewed: false` for groups never reviewed.
+    /// `true`: groups reviewed at least once; `false`: groups never reviewed.
     pub reviewed: Option<bool>,
 }
 
