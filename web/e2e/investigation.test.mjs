@@ -137,47 +137,6 @@ describe("investigation page on family-and-nominee", () => {
     await context.close();
   });
 
-  it("lists groups with the API's filters", async () => {
-    const { context, page, errors } = await signIn(browser, server, server.tokens.admin);
-    await page.getByTestId("nav-groups").click();
-    const { controlGroups: all } = await server.api(`{ controlGroups(first: 50) { totalCount edges { node { id score } } } }`);
-    await page.locator('[data-testid="group-row"]').first().waitFor();
-    const rows = await page.locator('[data-testid="group-row"]').evaluateAll((trs) => trs.map((tr) => tr.dataset.id));
-    assert.deepEqual(rows, all.edges.map((e) => e.node.id), "rows in the API's order (score, highest first)");
-    await screenshot(page, "07-groups");
-
-    await page.getByTestId("groups-unreported").check();
-    await page.getByTestId("groups-apply").click();
-    await page.waitForURL(/status=UNREPORTED/);
-    const { controlGroups: unreported } = await server.api(`{ controlGroups(filter: { status: UNREPORTED }, first: 50) { totalCount edges { node { id } } } }`);
-    await page.locator('[data-testid="groups-total"][data-loaded*="status=UNREPORTED"]').filter({ hasText: `${unreported.totalCount} groups` }).waitFor();
-    const filtered = await page.locator('[data-testid="group-row"]').evaluateAll((trs) => trs.map((tr) => tr.dataset.id));
-    assert.deepEqual(filtered, unreported.edges.map((e) => e.node.id));
-
-    // Review filter: the reviewed groups, each showing its latest decision.
-    const confirmed = all.edges.at(-1).node.id;
-    await server.api(`mutation($id: ID!) { reviewGroup(id: $id, decision: CONFIRMED, note: "list filter") { decision } }`, { id: confirmed });
-    await page.getByTestId("groups-unreported").uncheck();
-    await page.getByTestId("groups-reviewed").selectOption("true");
-    await page.getByTestId("groups-apply").click();
-    await page.waitForURL(/reviewed=true/);
-    const { controlGroups: reviewed } = await server.api(`{ controlGroups(filter: { reviewed: true }, first: 50) { totalCount edges { node { id } } } }`);
-    assert.ok(reviewed.edges.some((e) => e.node.id === confirmed), "the API lists the reviewed group");
-    await page.locator('[data-testid="groups-total"][data-loaded*="reviewed=true"]').filter({ hasText: `${reviewed.totalCount} groups` }).waitFor();
-    const reviewedRows = await page.locator('[data-testid="group-row"]').evaluateAll((trs) => trs.map((tr) => tr.dataset.id));
-    assert.deepEqual(reviewedRows, reviewed.edges.map((e) => e.node.id));
-    assert.equal(await page.locator(`[data-testid="group-row"][data-id="${confirmed}"] [data-testid="group-review"]`).textContent(), "confirm");
-    await page.getByTestId("groups-reviewed").selectOption("false");
-    await page.getByTestId("groups-apply").click();
-    await page.waitForURL(/reviewed=false/);
-    const { controlGroups: unreviewed } = await server.api(`{ controlGroups(filter: { reviewed: false }, first: 50) { totalCount } }`);
-    await page.locator('[data-testid="groups-total"][data-loaded*="reviewed=false"]').filter({ hasText: `${unreviewed.totalCount} groups` }).waitFor();
-    assert.equal(await page.locator(`[data-testid="group-row"][data-id="${confirmed}"]`).count(), 0, "not among the unreviewed");
-    assert.equal(reviewed.totalCount + unreviewed.totalCount, all.totalCount);
-    assert.deepEqual(errors, []);
-    await context.close();
-  });
-
   it("masks identity numbers for a viewer and offers no review form", async () => {
     const { context, page, errors } = await signIn(browser, server, server.tokens.viewer);
     assert.equal(await page.getByTestId("whoami").getAttribute("data-role"), "VIEWER");

@@ -176,7 +176,8 @@ export function groupsPage(params: URLSearchParams): Page {
       { filter, order, after },
     )
       .then(({ controlGroups: page }) => {
-        total.textContent = t("groups.total", { n: page.totalCount });
+        total.textContent = t(page.totalCount === 1 ? "groups.total1" : "groups.total", { n: page.totalCount });
+        total.dataset.total = String(page.totalCount);
         // Which list this is, for tests that must not read the one being left.
         total.dataset.loaded = params.toString();
         for (const { node: g } of page.edges) {
