@@ -17,6 +17,85 @@ pub struct SignalRecord {
     pub description: String,
     /// The ids the evidence names (controller, person, identifier value, entity...).
     pub subjects: Vec<String>,
+    /// The evidence's parts (ids, roles, shares, counts), for tables, drawings and other
+    /// languages; `description` spells the same parts out in English.
+    pub detail: SignalDetail,
+}
+
+/// One hop of an ownership or control path: `from -[what]-> to`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathHop {
+    pub from: String,
+    pub to: String,
+    /// The edge in words: `direct 60.00%`, `limited 20.00-30.00%`, `general_partner`, `spouse`.
+    pub what: String,
+    /// The percentage (or range) when the edge is a shareholding: `60.00%`, `20.00-30.00%`.
+    pub share: Option<String>,
+}
+
+/// The parts of a signal's evidence, one variant per kind of evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalDetail {
+    SameHolder {
+        holder: String,
+    },
+    /// A controller of both holders, with one path per holder it reaches through others.
+    Control {
+        controller: String,
+        basis: String,
+        paths: Vec<Vec<PathHop>>,
+    },
+    /// `person` is `role` of `entity`; `shared`: of both holders (and of `entity`).
+    Officer {
+        person: String,
+        entity: String,
+        role: String,
+        shared: bool,
+    },
+    /// `person` acts as `role` on `spread` accounts.
+    Authorised {
+        person: String,
+        role: String,
+        spread: u32,
+    },
+    /// `from` is `kind` of `to` (spouse, family, arrangement).
+    Relation {
+        from: String,
+        to: String,
+        kind: String,
+    },
+    /// A shared identifier and how many holders use it.
+    Identifier {
+        kind: String,
+        value: String,
+        spread: u32,
+    },
+    Transfers {
+        count: u32,
+        total: f64,
+    },
+    /// Transfers of one exact amount among several accounts; `shape`: Cycle, FanIn or Chain.
+    Flow {
+        transfers: u32,
+        amount: f64,
+        accounts: u32,
+        shape: String,
+    },
+    /// Synchronised trading windows against the number expected by chance.
+    Sync {
+        windows: u32,
+        expected: f64,
+        significance: f64,
+    },
+    /// Trades with each other against the number expected by chance.
+    Matched {
+        trades: u32,
+        volume: u64,
+        round_trips: u32,
+        expected: f64,
+        significance: f64,
+    },
 }
 
 /// An evidence link between two accounts, as stored.
@@ -80,27 +159,40 @@ pub struct AnalysisResults {
     pub links: u64,
 }
 
-fn path_text(g: &PropertyGraph, path: &[EdgeId]) -> String {
+fn path_hops(g: &PropertyGraph, path: &[EdgeId]) -> Vec<PathHop> {
     path.iter()
         .map(|e| {
             let edge = g.edge(*e);
-            let what = match edge.data {
+            let (what, share) = match edge.data {
                 EdgeData::Owns {
                     share_min,
                     share_max,
                     kind,
-                } if share_min == share_max => format!("{kind} {share_min:.2}%"),
-                EdgeData::Owns {
-                    share_min,
-                    share_max,
-                    kind,
-                } => format!("{kind} {share_min:.2}-{share_max:.2}%"),
-                EdgeData::Relation { kind } => kind.to_string(),
-                EdgeData::Officer { role } => role.to_string(),
-                d => d.kind().to_string(),
+                } => {
+                    let share = if share_min == share_max {
+                        format!("{share_min:.2}%")
+                    } else {
+                        format!("{share_min:.2}-{share_max:.2}%")
+                    };
+                    (format!("{kind} {share}"), Some(share))
+                }
+                EdgeData::Relation { kind } => (kind.to_string(), None),
+                EdgeData::Officer { role } => (role.to_string(), None),
+                d => (d.kind().to_string(), None),
             };
-            format!("{} -[{what}]-> {}", g.key(edge.src), g.key(edge.dst))
+            PathHop {
+                from: g.key(edge.src).to_owned(),
+                to: g.key(edge.dst).to_owned(),
+                what,
+                share,
+            }
         })
+        .collect()
+}
+
+fn path_text(hops: &[PathHop]) -> String {
+    hops.iter()
+        .map(|h| format!("{} -[{}]-> {}", h.from, h.what, h.to))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -112,9 +204,11 @@ pub fn signal_record(
     trade_ids: &dyn Fn(u32) -> String,
 ) -> SignalRecord {
     let key = |n| g.key(n).to_owned();
-    let (description, subjects) = match &s.evidence {
+    let (detail, subjects) = match &s.evidence {
         Evidence::SameHolder { holder } => (
-            format!("both accounts are held by {}", key(*holder)),
+            SignalDetail::SameHolder {
+                holder: key(*holder),
+            },
             vec![key(*holder)],
         ),
         Evidence::Control {
@@ -122,35 +216,29 @@ pub fn signal_record(
             basis,
             path_a,
             path_b,
-        } => {
-            let paths = [path_a, path_b]
-                .iter()
-                .filter(|p| !p.is_empty())
-                .map(|p| path_text(g, p))
-                .collect::<Vec<_>>()
-                .join("; ");
-            (
-                format!(
-                    "{} controls both holders ({basis}): {paths}",
-                    key(*controller)
-                ),
-                vec![key(*controller)],
-            )
-        }
+        } => (
+            SignalDetail::Control {
+                controller: key(*controller),
+                basis: basis.clone(),
+                paths: [path_a, path_b]
+                    .iter()
+                    .filter(|p| !p.is_empty())
+                    .map(|p| path_hops(g, p))
+                    .collect(),
+            },
+            vec![key(*controller)],
+        ),
         Evidence::Officer {
             person,
             entity,
             role,
             shared,
         } => (
-            if *shared {
-                format!(
-                    "{} is {role} of both holders (and of {})",
-                    key(*person),
-                    key(*entity)
-                )
-            } else {
-                format!("{} is {role} of {}", key(*person), key(*entity))
+            SignalDetail::Officer {
+                person: key(*person),
+                entity: key(*entity),
+                role: role.to_string(),
+                shared: *shared,
             },
             vec![key(*person), key(*entity)],
         ),
@@ -159,14 +247,19 @@ pub fn signal_record(
             role,
             spread,
         } => (
-            format!(
-                "{} acts as {role} (authorised on {spread} account(s))",
-                key(*person)
-            ),
+            SignalDetail::Authorised {
+                person: key(*person),
+                role: role.to_string(),
+                spread: *spread,
+            },
             vec![key(*person)],
         ),
         Evidence::Relation { from, to, kind } => (
-            format!("{} is {kind} of {}", key(*from), key(*to)),
+            SignalDetail::Relation {
+                from: key(*from),
+                to: key(*to),
+                kind: kind.to_string(),
+            },
             vec![key(*from), key(*to)],
         ),
         Evidence::Identifier {
@@ -174,14 +267,18 @@ pub fn signal_record(
             kind,
             spread,
         } => (
-            format!(
-                "shared {kind} `{}` (used by {spread} holder(s))",
-                key(*identifier)
-            ),
+            SignalDetail::Identifier {
+                kind: kind.to_string(),
+                value: key(*identifier),
+                spread: *spread,
+            },
             vec![format!("{kind}:{}", key(*identifier))],
         ),
         Evidence::Transfers { count, total } => (
-            format!("{count} fund transfer(s) totalling {total:.2} CNY"),
+            SignalDetail::Transfers {
+                count: *count,
+                total: *total,
+            },
             vec![],
         ),
         Evidence::Flow {
@@ -191,9 +288,12 @@ pub fn signal_record(
             accounts,
             ..
         } => (
-            format!(
-                "{transfers} transfers of exactly {amount:.2} CNY among {accounts} accounts ({shape:?})"
-            ),
+            SignalDetail::Flow {
+                transfers: *transfers,
+                amount: *amount,
+                accounts: *accounts,
+                shape: format!("{shape:?}"),
+            },
             vec![],
         ),
         Evidence::Sync {
@@ -202,9 +302,11 @@ pub fn signal_record(
             significance,
             examples,
         } => (
-            format!(
-                "{co_events} synchronised trading windows (expected {expected:.2} by chance, -log10 p = {significance:.1})"
-            ),
+            SignalDetail::Sync {
+                windows: *co_events,
+                expected: *expected,
+                significance: *significance,
+            },
             examples
                 .iter()
                 .flat_map(|(x, y)| [trade_ids(*x), trade_ids(*y)])
@@ -218,9 +320,13 @@ pub fn signal_record(
             round_trips,
             examples,
         } => (
-            format!(
-                "{trades} trades with each other ({volume} lots, {round_trips} round trips; expected {expected:.2}, -log10 p = {significance:.1})"
-            ),
+            SignalDetail::Matched {
+                trades: *trades,
+                volume: *volume,
+                round_trips: *round_trips,
+                expected: *expected,
+                significance: *significance,
+            },
             examples.iter().map(|x| trade_ids(*x)).collect(),
         ),
     };
@@ -228,8 +334,80 @@ pub fn signal_record(
         kind: s.kind.as_str().to_owned(),
         criterion: s.criterion.to_string(),
         weight: s.weight,
-        description,
+        description: detail.english(),
         subjects,
+        detail,
+    }
+}
+
+impl SignalDetail {
+    /// The evidence in English words, with ids, percentages and counts.
+    pub fn english(&self) -> String {
+        match self {
+            SignalDetail::SameHolder { holder } => format!("both accounts are held by {holder}"),
+            SignalDetail::Control {
+                controller,
+                basis,
+                paths,
+            } => {
+                let paths = paths
+                    .iter()
+                    .map(|p| path_text(p))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                format!("{controller} controls both holders ({basis}): {paths}")
+            }
+            SignalDetail::Officer {
+                person,
+                entity,
+                role,
+                shared: true,
+            } => format!("{person} is {role} of both holders (and of {entity})"),
+            SignalDetail::Officer {
+                person,
+                entity,
+                role,
+                shared: false,
+            } => format!("{person} is {role} of {entity}"),
+            SignalDetail::Authorised {
+                person,
+                role,
+                spread,
+            } => format!("{person} acts as {role} (authorised on {spread} account(s))"),
+            SignalDetail::Relation { from, to, kind } => format!("{from} is {kind} of {to}"),
+            SignalDetail::Identifier {
+                kind,
+                value,
+                spread,
+            } => format!("shared {kind} `{value}` (used by {spread} holder(s))"),
+            SignalDetail::Transfers { count, total } => {
+                format!("{count} fund transfer(s) totalling {total:.2} CNY")
+            }
+            SignalDetail::Flow {
+                transfers,
+                amount,
+                accounts,
+                shape,
+            } => format!(
+                "{transfers} transfers of exactly {amount:.2} CNY among {accounts} accounts ({shape})"
+            ),
+            SignalDetail::Sync {
+                windows,
+                expected,
+                significance,
+            } => format!(
+                "{windows} synchronised trading windows (expected {expected:.2} by chance, -log10 p = {significance:.1})"
+            ),
+            SignalDetail::Matched {
+                trades,
+                volume,
+                round_trips,
+                expected,
+                significance,
+            } => format!(
+                "{trades} trades with each other ({volume} lots, {round_trips} round trips; expected {expected:.2}, -log10 p = {significance:.1})"
+            ),
+        }
     }
 }
 

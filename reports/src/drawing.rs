@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::evidence::{parse_authorised, parse_control, parse_identifier, parse_is_of};
+use crate::evidence::{authorised, control, identifier, is_of};
 use crate::i18n::{Lang, code, label, label_of};
 use crate::view::{GroupView, STRONG_WEIGHT, SubjectKind};
 
@@ -116,7 +116,7 @@ pub fn evidence_graph(g: &GroupView, lang: Lang) -> EvidenceGraph {
             match s.kind.as_str() {
                 "same_holder" => {}
                 "control" => {
-                    let Some(c) = parse_control(&s.description) else {
+                    let Some(c) = control(s) else {
                         continue;
                     };
                     graph.node(&mut index, &c.controller, subject_kind(&c.controller));
@@ -131,7 +131,7 @@ pub fn evidence_graph(g: &GroupView, lang: Lang) -> EvidenceGraph {
                     }
                 }
                 "shared_identifier" => {
-                    let Some((kind, value, _)) = parse_identifier(&s.description) else {
+                    let Some((kind, value, _)) = identifier(s) else {
                         continue;
                     };
                     let id =
@@ -141,7 +141,7 @@ pub fn evidence_graph(g: &GroupView, lang: Lang) -> EvidenceGraph {
                     graph.edge(id, b, s.criterion.clone(), strong);
                 }
                 "account_role" | "common_agent" => {
-                    let Some((person, role, _)) = parse_authorised(&s.description) else {
+                    let Some((person, role, _)) = authorised(s) else {
                         continue;
                     };
                     let p = graph.node(&mut index, &person, NodeKind::Person);
@@ -150,7 +150,7 @@ pub fn evidence_graph(g: &GroupView, lang: Lang) -> EvidenceGraph {
                     graph.edge(p, b, role, strong);
                 }
                 "officer" | "spouse" | "family" | "arrangement" => {
-                    let Some((x, what, y)) = parse_is_of(&s.description) else {
+                    let Some((x, what, y)) = is_of(s) else {
                         continue;
                     };
                     let x = graph.node(&mut index, &x, subject_kind(&x));

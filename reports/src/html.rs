@@ -19,6 +19,13 @@ use crate::view::{GroupView, HopView, ReportView, STRONG_WEIGHT};
 
 const CSS: &str = include_str!("../templates/report.css");
 
+/// What `desc` reads of a signal or of a pair's evidence.
+#[derive(serde::Deserialize)]
+struct Described {
+    description: String,
+    detail: detectors::results::SignalDetail,
+}
+
 fn environment(lang: Lang) -> Result<Environment<'static>, ReportError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -28,9 +35,14 @@ fn environment(lang: Lang) -> Result<Environment<'static>, ReportError> {
     env.add_function("tr", move |prefix: String, value: String| -> String {
         label_of(lang, &prefix, &value).into_owned()
     });
-    env.add_function("desc", move |kind: String, description: String| -> String {
-        crate::evidence::describe(lang, &kind, &description).into_owned()
-    });
+    // A signal (or a pair's evidence) described in the report's language.
+    env.add_function(
+        "desc",
+        move |s: Value| -> Result<String, minijinja::Error> {
+            let s = <Described as serde::Deserialize>::deserialize(s)?;
+            Ok(crate::evidence::describe(lang, &s.detail, &s.description).into_owned())
+        },
+    );
     env.add_function("code", move |value: Option<String>| -> String {
         value.map_or_else(String::new, |v| crate::i18n::code(lang, &v).into_owned())
     });

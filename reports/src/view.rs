@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ReportError;
 use crate::changes::Changes;
-use crate::evidence::{Hop, parse_authorised, parse_control, parse_identifier, parse_is_of};
+use crate::evidence::{Hop, authorised, control, identifier, is_of};
+use detectors::results::SignalDetail;
 
 /// The version of the JSON report's layout; raised when a field changes meaning or goes away.
 pub const FORMAT_VERSION: u32 = 1;
@@ -127,6 +128,7 @@ pub struct PairEvidence {
     pub criterion: String,
     pub weight: f32,
     pub description: String,
+    pub detail: SignalDetail,
 }
 
 /// A suspected group with its accounts and evidence, ready to render.
@@ -412,10 +414,11 @@ fn group_view(
                 criterion: s.criterion.clone(),
                 weight: s.weight,
                 description: s.description.clone(),
+                detail: s.detail.clone(),
             };
             match s.kind.as_str() {
                 "control" => {
-                    let Some(c) = parse_control(&s.description) else {
+                    let Some(c) = control(s) else {
                         continue;
                     };
                     subject(&c.controller)?;
@@ -442,7 +445,7 @@ fn group_view(
                     }
                 }
                 "shared_identifier" => {
-                    if let Some((kind, value, spread)) = parse_identifier(&s.description) {
+                    if let Some((kind, value, spread)) = identifier(s) {
                         let e = identifiers
                             .entry((kind.clone(), value.clone()))
                             .or_insert_with(|| SharedIdentifier {
@@ -459,12 +462,12 @@ fn group_view(
                     }
                 }
                 "account_role" | "common_agent" => {
-                    if let Some((person, _, _)) = parse_authorised(&s.description) {
+                    if let Some((person, _, _)) = authorised(s) {
                         subject(&person)?;
                     }
                 }
                 "officer" | "spouse" | "family" | "arrangement" => {
-                    if let Some((a, _, b)) = parse_is_of(&s.description) {
+                    if let Some((a, _, b)) = is_of(s) {
                         subject(&a)?;
                         subject(&b)?;
                     }

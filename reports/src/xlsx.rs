@@ -188,7 +188,7 @@ pub fn write(view: &ReportView, lang: Lang, path: &Path) -> Result<(), ReportErr
                 sheet.write_string(
                     r,
                     8,
-                    crate::evidence::describe(lang, &s.kind, &s.description),
+                    crate::evidence::describe(lang, &s.detail, &s.description),
                 )?;
                 r += 1;
             }

@@ -219,10 +219,12 @@ fn filters_keep_only_matching_groups() {
     );
 }
 
-/// The report reads structure back from the detectors' evidence wording; every signal the
-/// analysis of a generated dataset and of the hand-made datasets produces must parse.
+/// The report reads each signal's parts from its stored detail: every signal the analysis of a
+/// generated dataset and of the hand-made datasets produces carries the detail of its kind, its
+/// English words spell out that detail, and it has Chinese words.
 #[test]
-fn every_stored_signal_of_the_kinds_the_report_reads_parses() {
+fn every_stored_signal_carries_the_detail_of_its_kind() {
+    use detectors::results::SignalDetail as D;
     let tmp = tempfile::tempdir().unwrap();
     let mut stores = vec![];
     for name in ["ownership-chain", "family-and-nominee"] {
@@ -234,25 +236,35 @@ fn every_stored_signal_of_the_kinds_the_report_reads_parses() {
         let results = service::load_results(store).unwrap().unwrap();
         for g in &results.groups {
             for s in g.links.iter().flat_map(|l| &l.signals) {
-                let ok = match s.kind.as_str() {
-                    "control" => evidence::parse_control(&s.description).is_some_and(|c| {
-                        c.paths
-                            .iter()
-                            .flatten()
-                            .all(|h| !h.from.is_empty() && !h.to.is_empty())
-                    }),
-                    "shared_identifier" => evidence::parse_identifier(&s.description).is_some(),
-                    "account_role" | "common_agent" => {
-                        evidence::parse_authorised(&s.description).is_some()
+                let ok = match (s.kind.as_str(), &s.detail) {
+                    ("control", D::Control { paths, .. }) => {
+                        evidence::control(s).is_some()
+                            && paths
+                                .iter()
+                                .flatten()
+                                .all(|h| !h.from.is_empty() && !h.to.is_empty())
                     }
-                    "officer" | "spouse" | "family" | "arrangement" => {
-                        evidence::parse_is_of(&s.description).is_some()
+                    ("shared_identifier", D::Identifier { .. }) => {
+                        evidence::identifier(s).is_some()
                     }
-                    _ => true,
+                    ("account_role" | "common_agent", D::Authorised { .. }) => {
+                        evidence::authorised(s).is_some()
+                    }
+                    ("officer", D::Officer { .. })
+                    | ("spouse" | "family" | "arrangement", D::Relation { .. }) => {
+                        evidence::is_of(s).is_some()
+                    }
+                    ("same_holder", D::SameHolder { .. })
+                    | ("transfers", D::Transfers { .. })
+                    | ("fund_flow", D::Flow { .. })
+                    | ("sync_trading", D::Sync { .. })
+                    | ("matched_trading", D::Matched { .. }) => true,
+                    _ => false,
                 };
-                assert!(ok, "cannot read {} evidence: {}", s.kind, s.description);
+                assert!(ok, "{} evidence with the detail {:?}", s.kind, s.detail);
+                assert_eq!(s.description, s.detail.english());
                 assert_ne!(
-                    evidence::describe(Lang::Zh, &s.kind, &s.description),
+                    evidence::describe(Lang::Zh, &s.detail, &s.description),
                     s.description,
                     "no Chinese wording for {} evidence",
                     s.kind

@@ -50,6 +50,11 @@ pub enum ServiceError {
     Analysis(#[from] detectors::analysis::AnalysisError),
     #[error("stored {what} cannot be decoded: {reason}")]
     Decode { what: &'static str, reason: String },
+    /// An analysis blob in an encoding this version does not read (an older version wrote it).
+    #[error(
+        "the stored {what} cannot be read ({reason}); if another version of ctrlgraph wrote them, run `ctrlgraph analyze` again"
+    )]
+    Outdated { what: &'static str, reason: String },
     #[error("stored {what} cannot be encoded: {reason}")]
     Encode { what: &'static str, reason: String },
     /// The store's last ingest did not complete; analysis refuses it unless forced.
@@ -156,7 +161,17 @@ pub fn analyze(
     let t = Instant::now();
     stage("loading trades and transfers");
     let tapes = load_tapes(store, &g)?;
-    let replaced = load_results(store)?;
+    let replaced = match load_results(store) {
+        Ok(r) => r,
+        Err(e @ ServiceError::Outdated { .. }) => {
+            tracing::warn!(
+                error = %e,
+                "analysing afresh: group ids start anew and the unreadable analysis is not kept in the history"
+            );
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let previous: Vec<(String, Vec<String>)> = replaced
         .as_ref()
         .map(|r| {
@@ -288,7 +303,7 @@ pub fn load_results(store: &dyn Store) -> Result<Option<AnalysisResults>, Servic
     match store.get_blob(RESULTS_BLOB)? {
         Some(bytes) => postcard::from_bytes(&bytes)
             .map(Some)
-            .map_err(|e| ServiceError::Decode {
+            .map_err(|e| ServiceError::Outdated {
                 what: "analysis results",
                 reason: e.to_string(),
             }),
@@ -299,7 +314,7 @@ pub fn load_results(store: &dyn Store) -> Result<Option<AnalysisResults>, Servic
 /// Every evidence link of the latest analysis (empty when none was stored).
 pub fn load_links(store: &dyn Store) -> Result<Vec<LinkRecord>, ServiceError> {
     match store.get_blob(LINKS_BLOB)? {
-        Some(bytes) => postcard::from_bytes(&bytes).map_err(|e| ServiceError::Decode {
+        Some(bytes) => postcard::from_bytes(&bytes).map_err(|e| ServiceError::Outdated {
             what: "evidence links",
             reason: e.to_string(),
         }),
@@ -359,7 +374,7 @@ pub fn load_history(
         Some(bytes) if !bytes.is_empty() => {
             postcard::from_bytes(&bytes)
                 .map(Some)
-                .map_err(|e| ServiceError::Decode {
+                .map_err(|e| ServiceError::Outdated {
                     what: "analysis history",
                     reason: e.to_string(),
                 })
@@ -659,6 +674,23 @@ mod tests {
             err.to_string().contains("unknown decision `MAYBE`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn results_another_version_wrote_are_named_and_analysed_afresh() {
+        let (_dir, store) = analysed_store("ownership-chain");
+        // Results in an encoding this version does not read, as an older version left them.
+        store
+            .put_blobs(&[(RESULTS_BLOB, &[0xff, 0xff, 0xff, 0xff, 0x0f][..])])
+            .unwrap();
+        let err = load_results(&store).unwrap_err();
+        assert!(matches!(err, ServiceError::Outdated { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("run `ctrlgraph analyze` again"),
+            "{err}"
+        );
+        analyze(&store, &AnalyzeOptions::default(), &mut |_| {}).expect("analyses afresh");
+        assert!(!load_results(&store).unwrap().unwrap().groups.is_empty());
     }
 
     #[test]
