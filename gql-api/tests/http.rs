@@ -1,6 +1,7 @@
 //! The API over real HTTP: a server on a loopback port, started on an analysed fixture store,
 //! queried with bearer tokens of each role.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -379,10 +380,35 @@ fn investor_profile_search_masking_and_reviews() {
         .map(|i| i["value"].as_str().unwrap())
         .collect();
     assert_eq!(masked, ["139****0001"]);
-    let text = serde_json::to_string(&srv.query(&t.viewer, "{ controlGroups { edges { node { evidence { signals { description subjects } } graph { nodes { label } } } } } }", json!({}))).unwrap();
+    let text = serde_json::to_string(&srv.query(&t.viewer, "{ controlGroups { edges { node { evidence { signals { description zh: description(lang: ZH) subjects } } graph { nodes { label } } } } } }", json!({}))).unwrap();
     assert!(
         !text.contains("13901010001"),
         "a viewer saw a phone: {text}"
+    );
+
+    // Evidence in Chinese: the same ids and figures as the English words.
+    let evidence = "{ account(id: \"A01\") { groups { evidence { signals { kind description zh: description(lang: ZH) } } } } }";
+    let v = srv.data(&t.viewer, evidence, json!({}));
+    let zh: BTreeMap<String, String> = v["account"]["groups"][0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["signals"].as_array().unwrap())
+        .map(|s| {
+            (
+                s["description"].as_str().unwrap().to_owned(),
+                s["zh"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(zh["P01 is spouse of P02"], "P01 是 P02 的配偶");
+    assert_eq!(
+        zh["shared address `上海市黄浦区中山南路128号1501室` (used by 2 holder(s))"],
+        "共用地址 `上海市黄浦区中山南路128号1501室`（2 个持有人使用）"
+    );
+    assert_eq!(
+        zh["1 fund transfer(s) totalling 200000.00 CNY"],
+        "资金划转 1 笔，合计 200000.00 元"
     );
 
     // Search: by phone in a raw spelling, by name, by identity number, by id prefix.

@@ -128,6 +128,11 @@ describe("investigation page on family-and-nominee", () => {
     assert.equal(await page.getByTestId("nav-groups").textContent(), "关联组");
     assert.match(await page.getByTestId("legend").textContent(), /账户.*自然人/);
     assert.match(await page.getByTestId("review").textContent(), /复核/);
+    const { controlGroup: inChinese } = await server.api(`query($id: ID!) { controlGroup(id: $id) { evidence { signals { zh: description(lang: ZH) } } } }`, { id: groupId });
+    const zhTexts = inChinese.evidence.flatMap((e) => e.signals.map((s) => s.zh));
+    const shown = await page.getByTestId("signal").allTextContents();
+    assert.equal(shown.length, zhTexts.length, "one line per signal");
+    for (const zh of zhTexts) assert.ok(shown.some((line) => line.includes(zh)), `evidence shown in Chinese: ${zh}`);
     assert.equal(await page.getByTestId("graph").getAttribute("data-nodes"), before);
     await screenshot(page, "06-chinese");
     await page.getByTestId("lang").click();

@@ -3,7 +3,7 @@
 
 import { gql, type Decision, type Role } from "./api";
 import { h, pct, replace } from "./dom";
-import { t, tDyn, type Key } from "./i18n";
+import { lang, t, tDyn, type Key } from "./i18n";
 
 interface Ref {
   id: string;
@@ -169,7 +169,8 @@ export interface GroupDetail {
     b: Ref;
     weight: number;
     strength: "STRONG" | "WEAK";
-    signals: { kind: string; criterion: string | null; weight: number; description: string }[];
+    /** `description` in English, `zh` the same evidence in Chinese. */
+    signals: { kind: string; criterion: string | null; weight: number; description: string; zh: string }[];
   }[];
   review: Review | null;
   reviews: Review[];
@@ -181,7 +182,7 @@ export const GROUP_DETAIL_FIELDS = `
   id size score controller { id kind label } controllerBasis
   contributions { family share } criteria status reportedGroup
   missingFromReport { id label } members { id label }
-  evidence { a { id label } b { id label } weight strength signals { kind criterion weight description } }
+  evidence { a { id label } b { id label } weight strength signals { kind criterion weight description zh: description(lang: ZH) } }
   review { ${REVIEW_FIELDS} } reviews { ${REVIEW_FIELDS} }
 `;
 
@@ -218,7 +219,7 @@ export function renderGroupDetail(g: GroupDetail): HTMLElement {
         h(
           "div",
           { class: "bar-row" },
-          h("span", { class: "bar-label" }, c.family),
+          h("span", { class: "bar-label", title: c.family }, tDyn("sig", c.family)),
           h("span", { class: "bar" }, h("span", { class: "bar-fill", style: `width:${(100 * c.share) / total}%` })),
           h("span", { class: "bar-value" }, pct(c.share)),
         ),
@@ -236,7 +237,9 @@ export function renderGroupDetail(g: GroupDetail): HTMLElement {
           h(
             "ul",
             {},
-            e.signals.map((s) => h("li", {}, s.criterion ? h("span", { class: "badge" }, s.criterion) : null, ` ${s.description} (${s.weight.toFixed(2)})`)),
+            e.signals.map((s) =>
+              h("li", { "data-testid": "signal" }, s.criterion ? h("span", { class: "badge" }, s.criterion) : null, ` ${lang() === "zh" ? s.zh : s.description} (${s.weight.toFixed(2)})`),
+            ),
           ),
         ),
       ),

@@ -2,7 +2,7 @@
 //! and wash trades.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use base64::Engine as _;
 use detectors::results::{GroupRecord, LinkRecord};
 use graph_core::NodeKind;
@@ -190,14 +190,57 @@ pub struct EvidenceLink {
 
 /// One piece of evidence, coded by criterion.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct Signal {
     pub kind: String,
     pub criterion: Option<Criterion>,
     pub weight: f64,
-    pub description: String,
     /// Ids the evidence names (controller, person, entity, `kind:value` of an identifier,
     /// trades).
     pub subjects: Vec<String>,
+    /// The subjects as stored, for masking the description.
+    #[graphql(skip)]
+    pub raw_subjects: Vec<String>,
+    #[graphql(skip)]
+    pub detail: detectors::results::SignalDetail,
+    #[graphql(skip)]
+    pub english: String,
+    #[graphql(skip)]
+    pub masked: bool,
+}
+
+/// A language of evidence descriptions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Enum)]
+pub enum Language {
+    #[default]
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+#[ComplexObject]
+impl Signal {
+    /// The evidence in words, with ids, percentages and counts; in Chinese with `lang: ZH`
+    /// (the same words the Chinese reports use). Viewers see identifier values masked.
+    async fn description(&self, #[graphql(default)] lang: Language) -> String {
+        self.text(lang)
+    }
+}
+
+impl Signal {
+    /// The description in `lang`, masked for viewers.
+    pub fn text(&self, lang: Language) -> String {
+        let lang = match lang {
+            Language::En => reports::Lang::En,
+            Language::Zh => reports::Lang::Zh,
+        };
+        let text = reports::evidence::describe(lang, &self.detail, &self.english);
+        if self.masked {
+            mask::text_with_subjects(&text, &self.raw_subjects)
+        } else {
+            text.into_owned()
+        }
+    }
 }
 
 /// The link as the caller may see it.
@@ -215,16 +258,15 @@ pub fn evidence_link(r: &Req, l: &LinkRecord) -> Option<EvidenceLink> {
                 kind: sig.kind.clone(),
                 criterion: Criterion::parse(&sig.criterion),
                 weight: f64::from(sig.weight),
-                description: if r.unmasked() {
-                    sig.description.clone()
-                } else {
-                    mask::text_with_subjects(&sig.description, &sig.subjects)
-                },
                 subjects: if r.unmasked() {
                     sig.subjects.clone()
                 } else {
                     sig.subjects.iter().map(|x| mask::subject(x)).collect()
                 },
+                raw_subjects: sig.subjects.clone(),
+                detail: sig.detail.clone(),
+                english: sig.description.clone(),
+                masked: !r.unmasked(),
             })
             .collect(),
     })
@@ -456,5 +498,47 @@ pub fn market(s: &Snapshot) -> Market {
                 share: if *t > 0.0 { r / t } else { 0.0 },
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use detectors::results::SignalDetail;
+
+    fn phone_signal(masked: bool) -> Signal {
+        let detail = SignalDetail::Identifier {
+            kind: "phone".into(),
+            value: "13800138000".into(),
+            spread: 2,
+        };
+        Signal {
+            kind: "shared_identifier".into(),
+            criterion: Some(Criterion::C5),
+            weight: 0.9,
+            subjects: Vec::new(),
+            raw_subjects: vec!["phone:13800138000".into()],
+            english: detail.english(),
+            detail,
+            masked,
+        }
+    }
+
+    #[test]
+    fn descriptions_are_masked_for_viewers_in_both_languages() {
+        let viewer = phone_signal(true);
+        assert_eq!(
+            viewer.text(Language::En),
+            "shared phone `138****8000` (used by 2 holder(s))"
+        );
+        assert_eq!(
+            viewer.text(Language::Zh),
+            "共用电话 `138****8000`（2 个持有人使用）"
+        );
+        let analyst = phone_signal(false);
+        assert_eq!(
+            analyst.text(Language::Zh),
+            "共用电话 `13800138000`（2 个持有人使用）"
+        );
     }
 }

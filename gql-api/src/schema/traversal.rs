@@ -467,7 +467,7 @@ fn sentence(r: &Req, step: Step, from: NodeId) -> String {
                             format!(
                                 "{}: {}",
                                 sig.criterion.map_or("-", |c| c.as_str()),
-                                sig.description
+                                sig.text(super::groups::Language::En)
                             )
                         })
                         .collect::<Vec<_>>()
