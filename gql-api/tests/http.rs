@@ -282,7 +282,7 @@ fn ownership_queries_name_the_controller_and_prove_it() {
     // The explained connection from A07's holder to P01 and the group drawing.
     let d = srv.data(
         &t.analyst,
-        "{ connection(a: \"A02\", b: \"A09\") { nodes { id } edges { kind } explanation } }",
+        "{ connection(a: \"A02\", b: \"A09\") { nodes { id } edges { kind } explanation zh: explanation(lang: ZH) } }",
         json!({}),
     );
     let c = &d["connection"];
@@ -292,6 +292,33 @@ fn ownership_queries_name_the_controller_and_prove_it() {
         c["explanation"].as_array().unwrap().len(),
         c["edges"].as_array().unwrap().len()
     );
+    // The Chinese sentences name the same ids and figures, in Chinese words.
+    let words = |v: &Value| -> Vec<String> {
+        v.as_str()
+            .unwrap()
+            .split(|ch: char| !ch.is_ascii_alphanumeric() && ch != '.' && ch != '%')
+            .filter(|w| w.chars().any(|ch| ch.is_ascii_digit()))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (en, zh) = (
+        c["explanation"].as_array().unwrap(),
+        c["zh"].as_array().unwrap(),
+    );
+    assert_eq!(en.len(), zh.len());
+    for (e, z) in en.iter().zip(zh) {
+        // As sets: a chain names its middle entity once in Chinese (`P01 →[…]→ E09 →[…]→ E10`).
+        let a: std::collections::BTreeSet<String> = words(e).into_iter().collect();
+        let b: std::collections::BTreeSet<String> = words(z).into_iter().collect();
+        assert_eq!(a, b, "{e} / {z}");
+        assert!(
+            z.as_str()
+                .unwrap()
+                .chars()
+                .any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)),
+            "{z}"
+        );
+    }
     let gid = g["id"].as_str().unwrap();
     let d = srv.data(
         &t.viewer,

@@ -133,6 +133,8 @@ describe("investigation page on family-and-nominee", () => {
     const shown = await page.getByTestId("signal").allTextContents();
     assert.equal(shown.length, zhTexts.length, "one line per signal");
     for (const zh of zhTexts) assert.ok(shown.some((line) => line.includes(zh)), `evidence shown in Chinese: ${zh}`);
+    const { connection: zhPath } = await server.api(`query($a: ID!, $b: ID!) { connection(a: $a, b: $b) { zh: explanation(lang: ZH) } }`, { a: expandId, b: target });
+    if (zhPath) assert.deepEqual(await page.getByTestId("path-explanation").locator("li").allTextContents(), zhPath.zh, "the path explained in Chinese");
     assert.equal(await page.getByTestId("graph").getAttribute("data-nodes"), before);
     await screenshot(page, "06-chinese");
     await page.getByTestId("lang").click();

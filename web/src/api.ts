@@ -108,12 +108,14 @@ export async function neighborhood(id: string, depth = 1, limit = 200): Promise<
 }
 
 export interface Connection extends Subgraph {
+  /** One sentence per edge in English; `zh` the same in Chinese. */
   explanation: string[];
+  zh: string[];
 }
 
 export async function connection(a: string, b: string): Promise<Connection | null> {
   const data = await gql<{ connection: Connection | null }>(
-    `query Connection($a: ID!, $b: ID!) { connection(a: $a, b: $b) { ${GRAPH_FIELDS} explanation } }`,
+    `query Connection($a: ID!, $b: ID!) { connection(a: $a, b: $b) { ${GRAPH_FIELDS} explanation zh: explanation(lang: ZH) } }`,
     { a, b },
   );
   return data.connection;

@@ -4,7 +4,7 @@
 import { GRAPH_FIELDS, gql, me, neighborhood, setToken, type Connection, type Subgraph, type Viewer } from "./api";
 import { h, replace } from "./dom";
 import { GraphView, legend } from "./graph-view";
-import { t, tDyn } from "./i18n";
+import { lang, t, tDyn } from "./i18n";
 import { fill, GROUP_DETAIL_FIELDS, loadSubject, renderGroupDetail, renderProfile, renderReview, type GroupDetail } from "./panel";
 
 export interface Page {
@@ -255,7 +255,7 @@ function workspace(opts: {
     replace(
       pathBox,
       h("h4", {}, t(path ? "graph.path" : "graph.nopath", { a, b })),
-      path ? h("ol", { class: "small", "data-testid": "path-explanation" }, path.explanation.map((line) => h("li", {}, line))) : null,
+      path ? h("ol", { class: "small", "data-testid": "path-explanation" }, (lang() === "zh" ? path.zh : path.explanation).map((line) => h("li", {}, line))) : null,
       h("button", { type: "button", onclick: () => view?.clearPath() && undefined }, t("graph.clearpath")),
     );
   };

@@ -5,13 +5,13 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use ahash::{AHashMap, AHashSet};
-use async_graphql::{ID, SimpleObject};
+use async_graphql::{ComplexObject, ID, SimpleObject};
 use detectors::control::{ControlBasis, ControlConfig};
 use detectors::results::LinkRecord;
 use graph_core::model::RelationKind;
 use graph_core::{EdgeData, EdgeId, EdgeKind as GEdgeKind, NodeId, NodeKind};
 
-use super::groups::strength;
+use super::groups::{Language, strength};
 use super::subjects::{Account, Subject, label};
 use super::{Criterion, EdgeKind, Req, Strength, SubjectKind};
 use crate::error::{ApiError, Code};
@@ -88,13 +88,29 @@ pub struct LinkedAccount {
 
 /// The best explained path between two subjects.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct Connection {
     pub nodes: Vec<GraphNode>,
     pub edges: Vec<GraphEdge>,
-    /// One sentence per edge, in order from `a` to `b`.
-    pub explanation: Vec<String>,
+    /// Each step's sentence in English and in Chinese.
+    #[graphql(skip)]
+    pub sentences: Vec<(String, String)>,
     /// The summed cost (lower is a stronger explanation).
     pub cost: f64,
+}
+
+#[ComplexObject]
+impl Connection {
+    /// One sentence per edge, in order from `a` to `b`; in Chinese with `lang: ZH`.
+    async fn explanation(&self, #[graphql(default)] lang: Language) -> Vec<String> {
+        self.sentences
+            .iter()
+            .map(|(en, zh)| match lang {
+                Language::En => en.clone(),
+                Language::Zh => zh.clone(),
+            })
+            .collect()
+    }
 }
 
 /// An account alike by relationship embedding.
@@ -448,7 +464,13 @@ fn step_cost(r: &Req, e: EdgeId) -> Option<f64> {
     })
 }
 
-fn sentence(r: &Req, step: Step, from: NodeId) -> String {
+/// A contract code (role, relation kind, share kind) in Chinese words.
+fn zh_code(value: &str) -> String {
+    reports::i18n::code(reports::Lang::Zh, value).into_owned()
+}
+
+/// One step of a connection in words: (English, Chinese).
+fn sentence(r: &Req, step: Step) -> (String, String) {
     let s = &r.snap;
     let name = |n: NodeId| {
         let l = label(r, n);
@@ -458,59 +480,101 @@ fn sentence(r: &Req, step: Step, from: NodeId) -> String {
     match step {
         Step::Link(li) => {
             let l = &s.links[li as usize];
-            let e = super::groups::evidence_link(r, l);
-            let signals = e
-                .map(|e| {
-                    e.signals
-                        .iter()
-                        .map(|sig| {
-                            format!(
-                                "{}: {}",
-                                sig.criterion.map_or("-", |c| c.as_str()),
-                                sig.text(super::groups::Language::En)
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                })
+            let signals = super::groups::evidence_link(r, l)
+                .map(|e| e.signals)
                 .unwrap_or_default();
-            format!(
-                "{} and {} are linked (weight {:.2}): {signals}",
-                l.a, l.b, l.weight
+            let words = |lang: Language, sep: &str| {
+                signals
+                    .iter()
+                    .map(|sig| {
+                        let c = sig.criterion.map_or("-", |c| c.as_str());
+                        match lang {
+                            Language::En => format!("{c}: {}", sig.text(lang)),
+                            Language::Zh => format!("{c}：{}", sig.text(lang)),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(sep)
+            };
+            (
+                format!(
+                    "{} and {} are linked (weight {:.2}): {}",
+                    l.a,
+                    l.b,
+                    l.weight,
+                    words(Language::En, "; ")
+                ),
+                format!(
+                    "{} 与 {} 存在关联（权重 {:.2}）：{}",
+                    l.a,
+                    l.b,
+                    l.weight,
+                    words(Language::Zh, "；")
+                ),
             )
         }
         Step::Edge(e) => {
             let edge = s.graph.edge(e);
             let (a, b) = (name(edge.src), name(edge.dst));
-            let text = match edge.data {
-                EdgeData::HeldBy => format!("account {a} is held by {b}"),
-                EdgeData::AtMember => format!("{a} is at member {b}"),
+            match edge.data {
+                EdgeData::HeldBy => (
+                    format!("account {a} is held by {b}"),
+                    format!("账户 {a} 由 {b} 持有"),
+                ),
+                EdgeData::AtMember => (
+                    format!("{a} is at member {b}"),
+                    format!("{a} 在会员 {b} 处开户"),
+                ),
                 EdgeData::Owns {
                     share_min,
                     share_max,
                     kind,
-                } => format!("{a} holds {} ({kind}) of {b}", pct(share_min, share_max)),
-                EdgeData::Officer { role } => format!("{a} is {role} of {b}"),
-                EdgeData::Relation { kind } => format!("{a} is {kind} of {b}"),
-                EdgeData::Authorised { role } => format!("{a} is {role} on account {b}"),
+                } => {
+                    let share = pct(share_min, share_max);
+                    (
+                        format!("{a} holds {share} ({kind}) of {b}"),
+                        format!("{a} 持有 {b} {share}（{}）", zh_code(&kind.to_string())),
+                    )
+                }
+                EdgeData::Officer { role } => (
+                    format!("{a} is {role} of {b}"),
+                    format!("{a} 担任 {b} 的{}", zh_code(&role.to_string())),
+                ),
+                EdgeData::Relation { kind } => (
+                    format!("{a} is {kind} of {b}"),
+                    format!("{a} 是 {b} 的{}", zh_code(&kind.to_string())),
+                ),
+                EdgeData::Authorised { role } => (
+                    format!("{a} is {role} on account {b}"),
+                    format!("{a} 是账户 {b} 的{}", zh_code(&role.to_string())),
+                ),
                 EdgeData::HasIdentifier { .. } => {
                     let holders = s.graph.in_of(edge.dst, GEdgeKind::HasIdentifier).len();
-                    format!("{a} reported {b} (shared by {holders} subjects)")
+                    (
+                        format!("{a} reported {b} (shared by {holders} subjects)"),
+                        format!("{a} 登记了 {b}（{holders} 个主体共用）"),
+                    )
                 }
-                EdgeData::Transfers { count, total } => {
-                    format!("{a} sent {count} transfers totalling {total:.2} CNY to {b}")
-                }
+                EdgeData::Transfers { count, total } => (
+                    format!("{a} sent {count} transfers totalling {total:.2} CNY to {b}"),
+                    format!("{a} 向 {b} 划转资金 {count} 笔，合计 {total:.2} 元"),
+                ),
                 EdgeData::TradedWith {
                     instrument,
                     trades,
                     volume,
-                } => format!(
-                    "{a} bought from {b} in {trades} trades ({volume} lots of {})",
-                    s.graph.instrument(instrument)
-                ),
-            };
-            let _ = from;
-            text
+                } => {
+                    let instrument = s.graph.instrument(instrument);
+                    (
+                        format!(
+                            "{a} bought from {b} in {trades} trades ({volume} lots of {instrument})"
+                        ),
+                        format!(
+                            "{a} 与 {b} 成交 {trades} 笔，{a} 买入 {instrument} 共 {volume} 手"
+                        ),
+                    )
+                }
+            }
         }
     }
 }
@@ -526,7 +590,7 @@ pub fn connection(r: &Req, a: NodeId, b: NodeId, max_hops: usize) -> Option<Conn
         return Some(Connection {
             nodes: vec![graph_node(r, a)],
             edges: Vec::new(),
-            explanation: Vec::new(),
+            sentences: Vec::new(),
             cost: 0.0,
         });
     }
@@ -584,25 +648,25 @@ pub fn connection(r: &Req, a: NodeId, b: NodeId, max_hops: usize) -> Option<Conn
     let mut steps = Vec::new();
     let mut cur = b;
     while let Some((prev, step)) = dist[&cur].2 {
-        steps.push((prev, step, cur));
+        steps.push((step, cur));
         cur = prev;
     }
     steps.reverse();
     let mut nodes = vec![graph_node(r, a)];
     let mut edges = Vec::new();
-    let mut explanation = Vec::new();
-    for (prev, step, next) in steps {
+    let mut sentences = Vec::new();
+    for (step, next) in steps {
         nodes.push(graph_node(r, next));
         edges.push(match step {
             Step::Edge(e) => graph_edge(r, e),
             Step::Link(li) => evidence_edge(r, &s.links[li as usize]),
         });
-        explanation.push(sentence(r, step, prev));
+        sentences.push(sentence(r, step));
     }
     Some(Connection {
         nodes,
         edges,
-        explanation,
+        sentences,
         cost: cost as f64 / scale,
     })
 }
