@@ -311,6 +311,88 @@ fn either_store_gives_the_same_groups_and_neo4j_holds_them_as_graph_data() {
          RETURN g.id, g.size, g.score ORDER BY g.score DESC",
     );
 
+    // The dataset itself as a graph for Browser and Bloom: one relationship per record, with
+    // both ends, and shared identifier values as nodes of their own.
+    let linked = || -> Vec<(&str, i64, i64)> {
+        [
+            (
+                "HELD_BY",
+                "MATCH (:Account)-[x:HELD_BY]->() RETURN count(x) AS n",
+                "MATCH (n:Account) RETURN count(n) AS n",
+            ),
+            (
+                "AT_MEMBER",
+                "MATCH (:Account)-[x:AT_MEMBER]->(:Member) RETURN count(x) AS n",
+                "MATCH (n:Account) WHERE n.member_id IS NOT NULL RETURN count(n) AS n",
+            ),
+            (
+                "OWNS",
+                "MATCH ()-[x:OWNS]->(:Entity) RETURN count(x) AS n",
+                "MATCH (n:Shareholding) RETURN count(n) AS n",
+            ),
+            (
+                "OFFICER_OF",
+                "MATCH (:Person)-[x:OFFICER_OF]->(:Entity) RETURN count(x) AS n",
+                "MATCH (n:Officer) RETURN count(n) AS n",
+            ),
+            (
+                "RELATED",
+                "MATCH ()-[x:RELATED]->() RETURN count(x) AS n",
+                "MATCH (n:Relation) RETURN count(n) AS n",
+            ),
+            (
+                "AUTHORISED",
+                "MATCH (:Person)-[x:AUTHORISED]->(:Account) RETURN count(x) AS n",
+                "MATCH (n:Authorization) RETURN count(n) AS n",
+            ),
+            (
+                "HAS_IDENTIFIER",
+                "MATCH ()-[x:HAS_IDENTIFIER]->(:IdentifierValue) RETURN count(x) AS n",
+                "MATCH (n:Identifier) RETURN count(n) AS n",
+            ),
+            (
+                "TRANSFERRED",
+                "MATCH (:Account)-[x:TRANSFERRED]->(:Account) RETURN count(x) AS n",
+                "MATCH (n:Transfer) RETURN count(n) AS n",
+            ),
+            (
+                "IdentifierValue",
+                "MATCH (v:IdentifierValue) RETURN count(v) AS n",
+                "MATCH (n:Identifier) RETURN count(DISTINCT [n.kind, n.value]) AS n",
+            ),
+        ]
+        .into_iter()
+        .map(|(what, rels, records)| (what, count(&server, rels), count(&server, records)))
+        .collect()
+    };
+    let before = linked();
+    for (what, rels, records) in &before {
+        assert!(*records > 0, "the generated dataset has {what} records");
+        assert_eq!(rels, records, "{what}: one per record");
+    }
+    // The README's query for following ownership from a group's controller to its accounts.
+    let chains = cypher(
+        &server,
+        "MATCH (g:ControlGroup:Current) WHERE 'C1' IN g.criteria \
+         MATCH p = (c {id: g.controller_id})-[:OWNS*1..4]->(:Entity)<-[:HELD_BY]-(a:Account)-[:MEMBER_OF]->(g) \
+         RETURN g.id, [n IN nodes(p) | n.id] AS path LIMIT 25",
+    );
+    assert!(
+        !chains.is_empty(),
+        "ownership chains from controllers to their groups' accounts"
+    );
+    // Ingesting the same dataset again adds no relationship.
+    ok(run(
+        &server,
+        &server.uri,
+        &["ingest", data, "--rejects-dir", runs.to_str().unwrap()],
+    ));
+    assert_eq!(
+        linked(),
+        before,
+        "re-ingest is idempotent for the relationships too"
+    );
+
     // A new analysis replaces the previous one entirely.
     let groups_before = count(&server, "MATCH (g:ControlGroup) RETURN count(g) AS n");
     ok(run(&server, &server.uri, &["analyze"]));

@@ -127,6 +127,88 @@ pub fn label(t: Table) -> &'static str {
     }
 }
 
+/// The tables whose records the link pass turns into relationships.
+const LINKED: [Table; 7] = [
+    Table::Accounts,
+    Table::Shareholdings,
+    Table::Officers,
+    Table::Relations,
+    Table::Authorizations,
+    Table::Identifiers,
+    Table::Transfers,
+];
+
+/// A subject (person or entity) by id, as `alias`, for the link pass.
+fn subject_of(var: &str, id: &str, alias: &str) -> String {
+    format!(
+        "OPTIONAL MATCH (p_{alias}:Person {{key: {var}.{id}}}) \
+         OPTIONAL MATCH (e_{alias}:Entity {{key: {var}.{id}}}) \
+         WITH *, coalesce(p_{alias}, e_{alias}) AS {alias}"
+    )
+}
+
+/// The link pass: relationships between the record nodes of run `$run`, so that the dataset can
+/// be walked in Neo4j Browser and Bloom as a graph (holders, members, shareholdings, officers,
+/// relations, authorisations, shared identifier values, transfers). Each statement is
+/// idempotent (`MERGE` on the record's key), so a re-run after a failure completes it. Trades
+/// stay nodes only: there are too many to be useful as relationships.
+fn link_statements() -> Vec<String> {
+    let batch = "IN TRANSACTIONS OF 5000 ROWS";
+    vec![
+        // An account record may have changed holder or member: its old links go first.
+        format!(
+            "MATCH (a:Account {{run: $run}})-[old:HELD_BY|AT_MEMBER]->() \
+             CALL {{ WITH old DELETE old }} {batch}"
+        ),
+        format!(
+            "MATCH (a:Account {{run: $run}}) CALL {{ WITH a {} \
+             WITH a, h WHERE h IS NOT NULL MERGE (a)-[:HELD_BY]->(h) }} {batch}",
+            subject_of("a", "holder_id", "h")
+        ),
+        format!(
+            "MATCH (a:Account {{run: $run}}) WHERE a.member_id IS NOT NULL \
+             CALL {{ WITH a MATCH (m:Member {{key: a.member_id}}) MERGE (a)-[:AT_MEMBER]->(m) }} {batch}"
+        ),
+        format!(
+            "MATCH (s:Shareholding {{run: $run}}) CALL {{ WITH s {} \
+             WITH s, o WHERE o IS NOT NULL MATCH (t:Entity {{key: s.entity_id}}) \
+             MERGE (o)-[x:OWNS {{key: s.key}}]->(t) SET x.share_pct = s.share_pct, x.kind = s.kind }} {batch}",
+            subject_of("s", "owner_id", "o")
+        ),
+        format!(
+            "MATCH (s:Officer {{run: $run}}) CALL {{ WITH s \
+             MATCH (p:Person {{key: s.person_id}}) MATCH (t:Entity {{key: s.entity_id}}) \
+             MERGE (p)-[x:OFFICER_OF {{key: s.key}}]->(t) SET x.role = s.role }} {batch}"
+        ),
+        format!(
+            "MATCH (s:Relation {{run: $run}}) CALL {{ WITH s {} {} \
+             WITH s, f, t WHERE f IS NOT NULL AND t IS NOT NULL \
+             MERGE (f)-[x:RELATED {{key: s.key}}]->(t) SET x.kind = s.kind }} {batch}",
+            subject_of("s", "from_id", "f"),
+            subject_of("s", "to_id", "t")
+        ),
+        format!(
+            "MATCH (s:Authorization {{run: $run}}) CALL {{ WITH s \
+             MATCH (p:Person {{key: s.person_id}}) MATCH (a:Account {{key: s.account_id}}) \
+             MERGE (p)-[x:AUTHORISED {{key: s.key}}]->(a) SET x.role = s.role }} {batch}"
+        ),
+        format!(
+            "MATCH (s:Identifier {{run: $run}}) CALL {{ WITH s {} \
+             OPTIONAL MATCH (acc:Account {{key: s.subject_id}}) \
+             WITH s, coalesce(o, acc) AS o WHERE o IS NOT NULL \
+             MERGE (v:IdentifierValue {{id: s.kind + ':' + s.value}}) \
+             ON CREATE SET v.kind = s.kind, v.value = s.value \
+             MERGE (o)-[:HAS_IDENTIFIER {{key: s.key}}]->(v) }} {batch}",
+            subject_of("s", "subject_id", "o")
+        ),
+        format!(
+            "MATCH (s:Transfer {{run: $run}}) CALL {{ WITH s \
+             MATCH (a:Account {{key: s.from_account}}) MATCH (b:Account {{key: s.to_account}}) \
+             MERGE (a)-[x:TRANSFERRED {{key: s.key}}]->(b) SET x.amount = s.amount, x.ts = s.ts }} {batch}"
+        ),
+    ]
+}
+
 /// The label of a journal's entry nodes.
 fn journal_label(j: Journal) -> &'static str {
     match j {
@@ -143,6 +225,11 @@ fn schema() -> Vec<String> {
             format!("CREATE CONSTRAINT ctrlgraph_{l}_key IF NOT EXISTS FOR (n:{l}) REQUIRE n.key IS UNIQUE")
         })
         .collect();
+    // The link pass finds a run's records by `run`.
+    s.extend(LINKED.iter().map(|t| {
+        let l = label(*t);
+        format!("CREATE INDEX ctrlgraph_{l}_run IF NOT EXISTS FOR (n:{l}) ON (n.run)")
+    }));
     s.extend(
         [
             "CREATE CONSTRAINT ctrlgraph_run_id IF NOT EXISTS FOR (n:IngestRun) REQUIRE n.id IS UNIQUE",
@@ -151,6 +238,7 @@ fn schema() -> Vec<String> {
             "CREATE CONSTRAINT ctrlgraph_blob_name IF NOT EXISTS FOR (n:Blob) REQUIRE n.name IS UNIQUE",
             "CREATE CONSTRAINT ctrlgraph_journal_name IF NOT EXISTS FOR (n:JournalSeq) REQUIRE n.name IS UNIQUE",
             "CREATE INDEX ctrlgraph_review_group IF NOT EXISTS FOR (n:Review) ON (n.group_id)",
+            "CREATE CONSTRAINT ctrlgraph_identifier_value IF NOT EXISTS FOR (n:IdentifierValue) REQUIRE n.id IS UNIQUE",
             "CREATE INDEX ctrlgraph_blob_chunk IF NOT EXISTS FOR (n:BlobChunk) ON (n.name)",
             "CREATE CONSTRAINT ctrlgraph_analysis_id IF NOT EXISTS FOR (n:Analysis) REQUIRE n.id IS UNIQUE",
             "CREATE INDEX ctrlgraph_group_analysis IF NOT EXISTS FOR (n:ControlGroup) ON (n.analysis)",
@@ -365,6 +453,7 @@ fn props(r: &Record) -> HashMap<String, BoltType> {
             put("owner_id", x.owner_id.as_str().into());
             put("entity_id", x.entity_id.as_str().into());
             put("share_pct", x.share_pct().into());
+            put("kind", x.kind.as_str().into());
         }
         Record::Officer(x) => {
             put("person_id", x.person_id.as_str().into());
@@ -390,6 +479,7 @@ fn props(r: &Record) -> HashMap<String, BoltType> {
             put("from_account", x.from_account.as_str().into());
             put("to_account", x.to_account.as_str().into());
             put("amount", x.amount.into());
+            put("ts", x.ts.into());
         }
         Record::Trade(x) => {
             put("instrument", x.instrument.as_str().into());
@@ -530,6 +620,9 @@ impl Sink for Neo4jSink<'_> {
         self.flush_rejects()?;
         while !self.in_flight.is_empty() {
             self.wait_one()?;
+        }
+        for statement in link_statements() {
+            self.store.run(query(&statement).param("run", self.run))?;
         }
         let json = serde_json::to_string(summary).map_err(|e| StoreError::Db(Box::new(e)))?;
         let run = self.run;
