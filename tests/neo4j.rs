@@ -381,6 +381,16 @@ fn either_store_gives_the_same_groups_and_neo4j_holds_them_as_graph_data() {
         !chains.is_empty(),
         "ownership chains from controllers to their groups' accounts"
     );
+    let sharing = cypher(
+        &server,
+        &format!(
+            "MATCH (:Account {{id: '{account}'}})-[:HELD_BY]->(h)-[:HAS_IDENTIFIER]->(v:IdentifierValue)<-[:HAS_IDENTIFIER]-(o) \
+             RETURN v.kind, v.value, collect(DISTINCT o.id) AS others"
+        ),
+    );
+    for row in &sharing {
+        assert!(!row.get::<Vec<String>>("others").unwrap().is_empty());
+    }
     // Ingesting the same dataset again adds no relationship.
     ok(run(
         &server,
