@@ -649,21 +649,9 @@ fn serve_with(server: &Server, store: &str, tokens: &Path, audit: &Path, extra: 
 
 /// Adds a token to a tokens file and returns it.
 fn add_token(server: &Server, store: &str, tokens: &Path, name: &str, role: &str) -> String {
-    let out = ok(run(
-        server,
-        store,
-        &[
-            "token",
-            "add",
-            "--tokens",
-            tokens.to_str().unwrap(),
-            "--name",
-            name,
-            "--role",
-            role,
-        ],
-    ));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    let mut cmd = bin(server);
+    cmd.args(["--store", store]);
+    support::add_token(cmd, tokens, name, role)
 }
 
 fn gql(s: &Served, token: &str, query: &str) -> serde_json::Value {
@@ -703,26 +691,7 @@ fn serve_runs_on_neo4j_writes_reviews_there_and_recovers_when_neo4j_returns() {
     ));
     ok(run(s, &uri, &["analyze"]));
     let tokens = tmp.path().join("tokens.toml");
-    let token = String::from_utf8(
-        ok(run(
-            s,
-            &uri,
-            &[
-                "token",
-                "add",
-                "--tokens",
-                tokens.to_str().unwrap(),
-                "--name",
-                "ann",
-                "--role",
-                "analyst",
-            ],
-        ))
-        .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_owned();
+    let token = add_token(s, &uri, &tokens, "ann", "analyst");
     let audit = tmp.path().join("audit.log");
 
     let srv = serve(s, &uri, &tokens, &audit);

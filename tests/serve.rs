@@ -61,25 +61,9 @@ fn serve_answers_graphql_and_graphiql_offline() {
     );
     run(&store, &["analyze"]);
     let tokens = dir.path().join("tokens.toml");
-    let token = String::from_utf8(
-        run(
-            &store,
-            &[
-                "token",
-                "add",
-                "--tokens",
-                tokens.to_str().unwrap(),
-                "--name",
-                "ann",
-                "--role",
-                "analyst",
-            ],
-        )
-        .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_owned();
+    let mut cmd = bin();
+    cmd.arg("--store").arg(&store);
+    let token = support::add_token(cmd, &tokens, "ann", "analyst");
     assert!(token.starts_with("cg_"), "{token}");
     assert!(!std::fs::read_to_string(&tokens).unwrap().contains(&token));
 

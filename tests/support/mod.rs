@@ -2,6 +2,7 @@
 //! address it prints.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 /// A running `ctrlgraph serve`; killed on drop.
@@ -35,4 +36,21 @@ pub fn start_serving(mut cmd: Command) -> Served {
         .unwrap_or_else(|| panic!("the server did not start: {line:?}"))
         .to_owned();
     Served { child, url }
+}
+
+/// Runs `cmd` (a `ctrlgraph` command with its store options) as `token add` and returns the new
+/// token it prints.
+pub fn add_token(mut cmd: Command, tokens: &Path, name: &str, role: &str) -> String {
+    let o = cmd
+        .args(["token", "add", "--tokens"])
+        .arg(tokens)
+        .args(["--name", name, "--role", role])
+        .output()
+        .expect("the binary runs");
+    assert!(
+        o.status.success(),
+        "token add failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap().trim().to_owned()
 }
