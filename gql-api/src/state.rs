@@ -19,7 +19,9 @@ pub const STORE_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Shared {
     pub store: Arc<dyn Store>,
     snapshot: RwLock<Arc<Snapshot>>,
-    reviews: RwLock<Arc<Reviews>>,
+    /// The reviews held, with a count of the changes made to them: a refresh swaps in what it
+    /// read only when no review was written while it read.
+    reviews: RwLock<(u64, Arc<Reviews>)>,
     review_lock: tokio::sync::Mutex<()>,
     analysis_lock: tokio::sync::Mutex<()>,
     analyze: AnalyzeOptions,
@@ -40,7 +42,7 @@ impl Shared {
         Ok(Shared {
             store,
             snapshot: RwLock::new(Arc::new(snapshot)),
-            reviews: RwLock::new(Arc::new(reviews)),
+            reviews: RwLock::new((0, Arc::new(reviews))),
             review_lock: tokio::sync::Mutex::new(()),
             analysis_lock: tokio::sync::Mutex::new(()),
             analyze,
@@ -60,6 +62,7 @@ impl Shared {
         self.reviews
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .1
             .clone()
     }
 
@@ -102,15 +105,19 @@ impl Shared {
                 ));
             }
         };
-        self.set_reviews(reviews);
+        self.set_reviews(reviews, None);
         Ok(())
     }
 
-    fn set_reviews(&self, reviews: Reviews) {
-        *self
+    /// Swaps in `reviews`; with `read_at`, only if no change was made since that count was read.
+    fn set_reviews(&self, reviews: Reviews, read_at: Option<u64>) {
+        let mut held = self
             .reviews
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(reviews);
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if read_at.is_none_or(|at| at == held.0) {
+            *held = (held.0 + 1, Arc::new(reviews));
+        }
     }
 
     /// Picks up what other servers sharing the store wrote: their reviews, and an analysis that
@@ -118,12 +125,17 @@ impl Shared {
     /// store that does not answer leaves everything as it was; the next refresh tries again.
     pub async fn refresh(self: &Arc<Self>) {
         {
-            let _guard = self.review_lock.lock().await;
+            // No lock while reading: a store that does not answer must not hold up reviews.
+            let read_at = self
+                .reviews
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
             let me = self.clone();
             let read =
                 tokio::task::spawn_blocking(move || service::load_reviews(me.store.as_ref()));
             match tokio::time::timeout(STORE_WRITE_TIMEOUT, read).await {
-                Ok(Ok(Ok(reviews))) => self.set_reviews(reviews),
+                Ok(Ok(Ok(reviews))) => self.set_reviews(reviews, Some(read_at)),
                 Ok(Ok(Err(e))) => tracing::warn!(error = %e, "refreshing the reviews"),
                 Ok(Err(e)) => tracing::warn!(error = %e, "refreshing the reviews"),
                 Err(_) => tracing::warn!("refreshing the reviews: the store did not answer"),
@@ -134,25 +146,28 @@ impl Shared {
             return;
         };
         let me = self.clone();
-        let loaded = self.snapshot().results.created_at.clone();
-        let reload = tokio::task::spawn_blocking(move || -> Result<Option<Snapshot>, ApiError> {
-            match service::analysis_stamp(me.store.as_ref()).map_err(ApiError::service)? {
-                Some(stamp) if stamp != loaded => {
-                    tracing::info!(analysed_at = %stamp, "loading an analysis made elsewhere");
-                    Snapshot::load(me.store.as_ref()).map(Some)
-                }
-                _ => Ok(None),
+        let stamp = tokio::task::spawn_blocking(move || service::analysis_stamp(me.store.as_ref()));
+        let stamp = match tokio::time::timeout(STORE_WRITE_TIMEOUT, stamp).await {
+            Ok(Ok(Ok(stamp))) => stamp,
+            Ok(Ok(Err(e))) => return tracing::warn!(error = %e, "checking for a newer analysis"),
+            Ok(Err(e)) => return tracing::warn!(error = %e, "checking for a newer analysis"),
+            Err(_) => {
+                return tracing::warn!("checking for a newer analysis: the store did not answer");
             }
-        });
-        match reload.await {
-            Ok(Ok(Some(snapshot))) => {
+        };
+        let Some(stamp) = stamp.filter(|s| *s != self.snapshot().results.created_at) else {
+            return;
+        };
+        tracing::info!(analysed_at = %stamp, "loading an analysis made elsewhere");
+        let me = self.clone();
+        match tokio::task::spawn_blocking(move || Snapshot::load(me.store.as_ref())).await {
+            Ok(Ok(snapshot)) => {
                 let groups = snapshot.results.groups.len();
                 self.set_snapshot(snapshot);
                 tracing::info!(groups, "analysis made elsewhere swapped in");
             }
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "checking for a newer analysis"),
-            Err(e) => tracing::warn!(error = %e, "checking for a newer analysis"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "loading an analysis made elsewhere"),
+            Err(e) => tracing::warn!(error = %e, "loading an analysis made elsewhere"),
         }
     }
 
