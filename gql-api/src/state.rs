@@ -15,6 +15,15 @@ use crate::snapshot::Snapshot;
 /// How long a review waits for the store before it fails with `STORE_UNAVAILABLE`.
 pub const STORE_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Clears a flag when dropped (a blocking task's end, panic included).
+struct ClearOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
 /// The server's shared state.
 pub struct Shared {
     pub store: Arc<dyn Store>,
@@ -23,6 +32,8 @@ pub struct Shared {
     /// read only when no review was written while it read.
     reviews: RwLock<(u64, Arc<Reviews>)>,
     review_lock: tokio::sync::Mutex<()>,
+    /// A refresh's read of the store is out.
+    refreshing: AtomicBool,
     analysis_lock: tokio::sync::Mutex<()>,
     analyze: AnalyzeOptions,
 }
@@ -44,6 +55,7 @@ impl Shared {
             snapshot: RwLock::new(Arc::new(snapshot)),
             reviews: RwLock::new((0, Arc::new(reviews))),
             review_lock: tokio::sync::Mutex::new(()),
+            refreshing: AtomicBool::new(false),
             analysis_lock: tokio::sync::Mutex::new(()),
             analyze,
         })
@@ -75,24 +87,14 @@ impl Shared {
         let me = self.clone();
         let abandoned = Arc::new(AtomicBool::new(false));
         let flag = abandoned.clone();
+        let stored = review.clone();
         let write = tokio::task::spawn_blocking(move || {
             if flag.load(Ordering::SeqCst) {
                 return Err(ApiError::new(Code::StoreUnavailable, "abandoned"));
             }
-            let store = me.store.as_ref();
-            service::add_review(store, &review).map_err(ApiError::service)?;
-            // The review is stored; if reading them all back fails, show it beside those held.
-            Ok(service::load_reviews(store).unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "reading the reviews back after a review");
-                let mut held = (*me.reviews()).clone();
-                held.by_group
-                    .entry(review.group_id.clone())
-                    .or_default()
-                    .push(review);
-                held
-            }))
+            service::add_review(me.store.as_ref(), &stored).map_err(ApiError::service)
         });
-        let reviews = match tokio::time::timeout(STORE_WRITE_TIMEOUT, write).await {
+        match tokio::time::timeout(STORE_WRITE_TIMEOUT, write).await {
             Ok(joined) => joined.map_err(|e| ApiError::new(Code::Internal, e.to_string()))??,
             Err(_) => {
                 abandoned.store(true, Ordering::SeqCst);
@@ -103,6 +105,22 @@ impl Shared {
                         STORE_WRITE_TIMEOUT.as_secs()
                     ),
                 ));
+            }
+        }
+        // Stored. Show it with what other servers wrote, read back; if the read does not come
+        // back in time, beside the reviews held.
+        let me = self.clone();
+        let read = tokio::task::spawn_blocking(move || service::load_reviews(me.store.as_ref()));
+        let reviews = match tokio::time::timeout(STORE_WRITE_TIMEOUT, read).await {
+            Ok(Ok(Ok(reviews))) => reviews,
+            failed => {
+                tracing::warn!(?failed, "reading the reviews back after a review");
+                let mut held = (*self.reviews()).clone();
+                held.by_group
+                    .entry(review.group_id.clone())
+                    .or_default()
+                    .push(review);
+                held
             }
         };
         self.set_reviews(reviews, None);
@@ -124,38 +142,41 @@ impl Shared {
     /// replaced the one loaded (its snapshot is built and swapped in, as after `reanalyze`). A
     /// store that does not answer leaves everything as it was; the next refresh tries again.
     pub async fn refresh(self: &Arc<Self>) {
-        {
-            // No lock while reading: a store that does not answer must not hold up reviews.
-            let read_at = self
-                .reviews
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .0;
-            let me = self.clone();
-            let read =
-                tokio::task::spawn_blocking(move || service::load_reviews(me.store.as_ref()));
-            match tokio::time::timeout(STORE_WRITE_TIMEOUT, read).await {
-                Ok(Ok(Ok(reviews))) => self.set_reviews(reviews, Some(read_at)),
-                Ok(Ok(Err(e))) => tracing::warn!(error = %e, "refreshing the reviews"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "refreshing the reviews"),
-                Err(_) => tracing::warn!("refreshing the reviews: the store did not answer"),
-            }
-        }
-        // Our own re-analysis swaps its snapshot in itself.
-        let Ok(_guard) = self.analysis_lock.try_lock() else {
+        // A read of a store that went away can outlast the timeout (the driver retries it): do
+        // not start another while one is out.
+        if self.refreshing.swap(true, Ordering::SeqCst) {
             return;
-        };
+        }
+        // No lock while reading: a store that does not answer must not hold up reviews.
+        let read_at = self
+            .reviews
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0;
         let me = self.clone();
-        let stamp = tokio::task::spawn_blocking(move || service::analysis_stamp(me.store.as_ref()));
-        let stamp = match tokio::time::timeout(STORE_WRITE_TIMEOUT, stamp).await {
-            Ok(Ok(Ok(stamp))) => stamp,
-            Ok(Ok(Err(e))) => return tracing::warn!(error = %e, "checking for a newer analysis"),
-            Ok(Err(e)) => return tracing::warn!(error = %e, "checking for a newer analysis"),
-            Err(_) => {
-                return tracing::warn!("checking for a newer analysis: the store did not answer");
-            }
+        let read = tokio::task::spawn_blocking(move || {
+            let _done = ClearOnDrop(&me.refreshing);
+            let store = me.store.as_ref();
+            (service::load_reviews(store), service::analysis_stamp(store))
+        });
+        let (reviews, stamp) = match tokio::time::timeout(STORE_WRITE_TIMEOUT, read).await {
+            Ok(Ok(read)) => read,
+            Ok(Err(e)) => return tracing::warn!(error = %e, "refreshing from the store"),
+            Err(_) => return tracing::warn!("refreshing from the store: it did not answer"),
+        };
+        match reviews {
+            Ok(reviews) => self.set_reviews(reviews, Some(read_at)),
+            Err(e) => tracing::warn!(error = %e, "refreshing the reviews"),
+        }
+        let stamp = match stamp {
+            Ok(stamp) => stamp,
+            Err(e) => return tracing::warn!(error = %e, "checking for a newer analysis"),
         };
         let Some(stamp) = stamp.filter(|s| *s != self.snapshot().results.created_at) else {
+            return;
+        };
+        // Our own re-analysis swaps its snapshot in itself.
+        let Ok(_guard) = self.analysis_lock.try_lock() else {
             return;
         };
         tracing::info!(analysed_at = %stamp, "loading an analysis made elsewhere");

@@ -953,8 +953,10 @@ impl Store for Neo4jStore {
         // The counter's increment reads and writes one property, so Cypher locks the counter
         // before reading it: concurrent appends from several servers are numbered in commit
         // order, and each entry is a node of its own that no later write touches.
+        // An explicit transaction, which the driver does not retry: an append that fails while
+        // the server is away is not carried out later behind the caller's back.
         let fields: HashMap<String, String> = entry.clone().into_iter().collect();
-        self.run(
+        self.transaction(vec![
             query(&format!(
                 "MERGE (c:JournalSeq {{name: $journal}}) SET c.n = coalesce(c.n, 0) + 1 \
                  WITH c.n AS seq CREATE (e:{} {{seq: seq}}) SET e += $fields",
@@ -962,7 +964,7 @@ impl Store for Neo4jStore {
             ))
             .param("journal", journal.name())
             .param("fields", fields),
-        )
+        ])
     }
 
     fn read_journal(&self, journal: Journal) -> Result<Vec<JournalEntry>, StoreError> {
