@@ -48,6 +48,9 @@ pub struct GenArgs {
     /// Output folder (created when absent).
     #[arg(long)]
     pub out: PathBuf,
+    /// The world to generate: default, large-groups, hard, agents or sparse-trading.
+    #[arg(long, env = "CTRLGRAPH_GEN_PROFILE", default_value = "default")]
+    pub profile: String,
 }
 
 #[derive(Debug, Args)]
@@ -85,7 +88,15 @@ fn open_store(ctx: &Ctx) -> Result<Box<dyn Store>> {
 }
 
 pub fn gen_cmd(ctx: &Ctx, args: &GenArgs) -> Result<()> {
-    let cfg = fixtures::GenConfig::new(args.accounts, args.seed);
+    let Some(profile) = fixtures::Profile::named(&args.profile) else {
+        return Err(InputError(format!(
+            "unknown generator profile `{}` (known: {})",
+            args.profile,
+            fixtures::Profile::NAMES.join(", ")
+        ))
+        .into());
+    };
+    let cfg = fixtures::GenConfig::with_profile(args.accounts, args.seed, profile);
     let started = std::time::Instant::now();
     let pb = stage_bar(ctx.progress);
     let summary = fixtures::generate_with_progress(&cfg, &args.out, &|file, rows| {
@@ -267,7 +278,6 @@ pub fn analyze_cmd(ctx: &Ctx, args: &AnalyzeArgs) -> Result<()> {
         ..Default::default()
     };
     opts.config.embedding.seed = args.seed;
-    opts.config.groups.seed = args.seed;
     let pb = stage_bar(ctx.progress);
     let analysed = match service::analyze(&*store, &opts, &mut |s| {
         pb.set_message(format!("analysing: {s}"));
@@ -347,34 +357,171 @@ pub fn eval_cmd(ctx: &Ctx, args: &EvalArgs) -> Result<()> {
         .map(|c| c.into_iter().map(|a| g.key(a).to_owned()).collect())
         .collect();
     let base = detectors::eval::evaluate(&naive, &truth, n);
+    let (settings, rules) = detectors::eval::tuned_rule_baseline(&g, &truth, n);
     if args.json {
         outln!(
             "{}",
-            serde_json::json!({ "ctrlgraph": ours, "naive_baseline": base, "accounts": n })
+            serde_json::json!({
+                "ctrlgraph": ours,
+                "rule_baseline": rules,
+                "rule_baseline_settings": settings,
+                "naive_baseline": base,
+                "accounts": n,
+            })
         );
         return Ok(());
     }
-    outln!("{:<28} {:>10} {:>10}", "metric", "ctrlgraph", "naive");
+    outln!(
+        "{:<28} {:>10} {:>10} {:>10}",
+        "metric",
+        "ctrlgraph",
+        "rules",
+        "naive"
+    );
     let rows = [
-        ("pairwise precision", ours.precision, base.precision),
-        ("pairwise recall", ours.recall, base.recall),
-        ("pairwise F1", ours.f1, base.f1),
+        (
+            "pairwise precision",
+            ours.precision,
+            rules.precision,
+            base.precision,
+        ),
+        ("pairwise recall", ours.recall, rules.recall, base.recall),
+        ("pairwise F1", ours.f1, rules.f1, base.f1),
         (
             "group recall (Jaccard>=0.5)",
             ours.group_recall,
+            rules.group_recall,
             base.group_recall,
         ),
-        ("adjusted Rand index", ours.ari, base.ari),
+        ("adjusted Rand index", ours.ari, rules.ari, base.ari),
     ];
-    for (name, a, b) in rows {
-        outln!("{name:<28} {a:>10.4} {b:>10.4}");
+    for (name, a, r, b) in rows {
+        outln!("{name:<28} {a:>10.4} {r:>10.4} {b:>10.4}");
     }
     let groups = format!("groups (true: {})", ours.true_groups);
     outln!(
-        "{groups:<28} {:>10} {:>10}",
+        "{groups:<28} {:>10} {:>10} {:>10}",
         ours.detected_groups,
+        rules.detected_groups,
         base.detected_groups
     );
+    outln!(
+        "rules: the union-find baseline at its best settings for this truth (hubs above {} subjects, pairs with at least {} transfers)",
+        settings.hub_limit,
+        settings.min_transfers
+    );
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct QualityArgs {
+    /// A dataset folder with its truth.csv (repeatable).
+    #[arg(long = "dataset")]
+    pub datasets: Vec<PathBuf>,
+    /// A generated dataset, `PROFILE:SEED[:ACCOUNTS]` (repeatable).
+    #[arg(long = "gen")]
+    pub generated: Vec<String>,
+    /// Accounts of a generated dataset when its spec does not say.
+    #[arg(long, default_value_t = 20_000)]
+    pub accounts: usize,
+    /// A settings variant, `NAME` or `NAME:path.to.field=value,...` (repeatable; default: the
+    /// default settings alone).
+    #[arg(long = "variant")]
+    pub variants: Vec<String>,
+    /// Analysis settings (TOML) the variants start from.
+    #[arg(long)]
+    pub settings: Option<PathBuf>,
+    /// Print the rows as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Reads an analysis settings file (TOML; every field optional).
+pub fn read_settings(path: &Path) -> Result<detectors::analysis::AnalysisConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the settings file {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| InputError(format!("{}: {e}", path.display())).into())
+}
+
+pub fn quality_cmd(ctx: &Ctx, args: &QualityArgs) -> Result<()> {
+    use crate::quality::{DatasetSpec, parse_variant, run_grid};
+    let mut datasets: Vec<DatasetSpec> = args
+        .datasets
+        .iter()
+        .cloned()
+        .map(DatasetSpec::Folder)
+        .collect();
+    for spec in &args.generated {
+        let parts: Vec<&str> = spec.split(':').collect();
+        let bad = || InputError(format!("--gen is PROFILE:SEED[:ACCOUNTS], not `{spec}`"));
+        let (profile, seed, accounts) = match parts.as_slice() {
+            [p, s] => (*p, s.parse().map_err(|_| bad())?, args.accounts),
+            [p, s, n] => (
+                *p,
+                s.parse().map_err(|_| bad())?,
+                n.parse().map_err(|_| bad())?,
+            ),
+            _ => return Err(bad().into()),
+        };
+        datasets.push(DatasetSpec::Generated {
+            profile: profile.to_owned(),
+            seed,
+            accounts,
+        });
+    }
+    if datasets.is_empty() {
+        return Err(InputError("give at least one --dataset or --gen".into()).into());
+    }
+    let base = match &args.settings {
+        Some(p) => read_settings(p)?,
+        None => Default::default(),
+    };
+    let specs = if args.variants.is_empty() {
+        vec!["default".to_owned()]
+    } else {
+        args.variants.clone()
+    };
+    let variants = specs
+        .iter()
+        .map(|s| parse_variant(s, &base).map_err(|e| InputError(format!("{e:#}")).into()))
+        .collect::<Result<Vec<_>>>()?;
+    let pb = stage_bar(ctx.progress);
+    let rows = run_grid(&datasets, &variants, &mut |s| pb.set_message(s.to_owned()))?;
+    pb.finish_and_clear();
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    outln!(
+        "{:<34} {:<22} {:>6} {:>6} {:>6} {:>6} {:>6} {:>8}  weak/strong/registry members found",
+        "dataset",
+        "variant",
+        "P",
+        "R",
+        "F1",
+        "GR",
+        "ARI",
+        "rulesF1"
+    );
+    for r in &rows {
+        let ties: Vec<String> = r
+            .ties
+            .iter()
+            .map(|t| format!("{} {}/{}", t.tie, t.found, t.members))
+            .collect();
+        outln!(
+            "{:<34} {:<22} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>8.3}  {}",
+            r.dataset,
+            r.variant,
+            r.metrics.precision,
+            r.metrics.recall,
+            r.metrics.f1,
+            r.metrics.group_recall,
+            r.metrics.ari,
+            r.rules.f1,
+            ties.join(", ")
+        );
+    }
     Ok(())
 }
 
@@ -515,7 +662,6 @@ pub fn serve_cmd(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
     };
     let mut analyze = service::AnalyzeOptions::default();
     analyze.config.embedding.seed = args.seed;
-    analyze.config.groups.seed = args.seed;
     let started = std::time::Instant::now();
     let pb = stage_bar(ctx.progress);
     pb.set_message("loading the analysed graph");

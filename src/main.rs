@@ -11,6 +11,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 mod commands;
+mod quality;
 
 /// Finds suspected actual-control groups of trading accounts.
 #[derive(Debug, Parser)]
@@ -62,8 +63,10 @@ enum Command {
     Stats(commands::StatsArgs),
     /// Detect suspected control groups in the stored graph and store the results.
     Analyze(commands::AnalyzeArgs),
-    /// Compare the stored groups with a truth file, beside the naive baseline.
+    /// Compare the stored groups with a truth file, beside the rule and naive baselines.
     Eval(commands::EvalArgs),
+    /// Detection quality over a grid of datasets and analysis settings, worst first.
+    Quality(commands::QualityArgs),
     /// Write reports of the stored analysis.
     Report(commands::ReportArgs),
     /// List the accounts most similar to one account by relationship embedding.
@@ -105,6 +108,7 @@ fn main() -> ExitCode {
         Command::Stats(a) => commands::stats_cmd(&ctx, &a),
         Command::Analyze(a) => commands::analyze_cmd(&ctx, &a),
         Command::Eval(a) => commands::eval_cmd(&ctx, &a),
+        Command::Quality(a) => commands::quality_cmd(&ctx, &a),
         Command::Report(a) => commands::report_cmd(&ctx, &a),
         Command::Similar(a) => commands::similar_cmd(&ctx, &a),
         Command::Serve(a) => commands::serve_cmd(&ctx, &a),

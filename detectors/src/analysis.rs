@@ -15,10 +15,14 @@ use crate::evidence::{
 };
 use crate::flows::{FlowConfig, TransferEvent, identical_amount_flows, similar_amount_fans};
 use crate::groups::{Group, GroupConfig, assemble, compare_with_reported, stable_ids};
-use crate::results::{AnalysisResults, GroupRecord, StageTiming, WashRecord, link_record};
+use crate::results::{
+    AnalysisResults, CandidateRecord, GroupRecord, StageTiming, WashRecord, link_record,
+};
 
-/// Every setting of an analysis run.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Every setting of an analysis run. Plain data: it reads from and writes to TOML or JSON, and
+/// every field has its default, so a settings file names only what it changes.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct AnalysisConfig {
     pub control: ControlConfig,
     pub evidence: EvidenceConfig,
@@ -145,8 +149,38 @@ pub fn run(
 
     stage("groups");
     let t = Instant::now();
-    let groups = assemble(g, &evidence, Some(&embeddings), &cfg.groups);
+    let mut groups = assemble(g, &evidence, Some(&embeddings), &cfg.groups).groups;
     timed("groups", &mut timings, t);
+
+    let mut evidence = evidence;
+    if !groups.is_empty() && !input.trades.is_empty() {
+        stage("group behaviour");
+        let t = Instant::now();
+        let (more_sync, more_matched) =
+            group_behaviour(g, input.trades, &groups, &cfg.behaviour, &sync, &matched);
+        tracing::info!(
+            sync = more_sync.len(),
+            matched = more_matched.len(),
+            "accounts trading with a group"
+        );
+        if !more_sync.is_empty() || !more_matched.is_empty() {
+            let mut sync = sync;
+            let mut matched = matched;
+            sync.extend(more_sync);
+            matched.extend(more_matched);
+            evidence = collect_links(
+                g,
+                &facts,
+                input.transfers,
+                &flows,
+                &sync,
+                &matched,
+                &cfg.evidence,
+            );
+            groups = assemble(g, &evidence, Some(&embeddings), &cfg.groups).groups;
+        }
+        timed("group behaviour", &mut timings, t);
+    }
 
     stage("results");
     let t = Instant::now();
@@ -160,6 +194,130 @@ pub fn run(
         groups,
         results,
     })
+}
+
+/// Trading between each group, its accounts taken as one, and the accounts in no group: the
+/// question "does this account trade with that group" is asked once per group and account, not
+/// once per pair of accounts, so a member with a few synchronised or matched trades spread over
+/// several of the group's accounts stands out where no single pair does. Each finding becomes a
+/// fact between the account and the group's account it traded with most, unless that pair
+/// already has one.
+fn group_behaviour(
+    g: &PropertyGraph,
+    trades: &[TradeEvent],
+    groups: &[Group],
+    cfg: &behaviour::BehaviourConfig,
+    sync: &[SyncFact],
+    matched: &[MatchedFact],
+) -> (Vec<SyncFact>, Vec<MatchedFact>) {
+    let base = g.node_count() as u32;
+    let mut group_of: AHashMap<NodeId, u32> = AHashMap::new();
+    for (gi, gr) in groups.iter().enumerate() {
+        for a in &gr.accounts {
+            group_of.insert(*a, gi as u32);
+        }
+    }
+    let merged = |a: NodeId| group_of.get(&a).map_or(a, |gi| NodeId(base + gi));
+    let relabelled: Vec<TradeEvent> = trades
+        .iter()
+        .map(|t| TradeEvent {
+            buy: merged(t.buy),
+            sell: merged(t.sell),
+            ..*t
+        })
+        .collect();
+    let focus: ahash::AHashSet<NodeId> = (0..groups.len() as u32)
+        .map(|gi| NodeId(base + gi))
+        .collect();
+    let report = behaviour::detect_focused(&relabelled, cfg, &focus);
+    let by_id: AHashMap<u32, &TradeEvent> = trades.iter().map(|t| (t.id, t)).collect();
+    // The group's account on the group's side of these trades, the most frequent first.
+    let member = |gi: u32, ids: &mut dyn Iterator<Item = u32>| -> Option<NodeId> {
+        let mut count: BTreeMap<NodeId, u32> = BTreeMap::new();
+        for id in ids {
+            if let Some(t) = by_id.get(&id) {
+                for side in [t.buy, t.sell] {
+                    if group_of.get(&side) == Some(&gi) {
+                        *count.entry(side).or_default() += 1;
+                    }
+                }
+            }
+        }
+        count
+            .into_iter()
+            .max_by(|x, y| x.1.cmp(&y.1).then(y.0.cmp(&x.0)))
+            .map(|(a, _)| a)
+    };
+    let split = |a: NodeId, b: NodeId| -> Option<(u32, NodeId)> {
+        match (a.0 >= base, b.0 >= base) {
+            (true, false) if !group_of.contains_key(&b) => Some((a.0 - base, b)),
+            (false, true) if !group_of.contains_key(&a) => Some((b.0 - base, a)),
+            _ => None,
+        }
+    };
+    let have_sync: BTreeSet<(NodeId, NodeId)> = sync.iter().map(|f| (f.a, f.b)).collect();
+    let have_matched: BTreeSet<(NodeId, NodeId)> = matched.iter().map(|f| (f.a, f.b)).collect();
+    let mut more_sync = Vec::new();
+    for p in report.sync.pairs {
+        let Some((gi, x)) = split(p.a, p.b) else {
+            continue;
+        };
+        let group_first = p.a.0 >= base;
+        let mut theirs = p
+            .examples
+            .iter()
+            .map(|(ta, tb)| if group_first { *ta } else { *tb });
+        let Some(y) = member(gi, &mut theirs) else {
+            continue;
+        };
+        let (a, b) = if x < y { (x, y) } else { (y, x) };
+        if have_sync.contains(&(a, b)) {
+            continue;
+        }
+        // Examples as (trade of a, trade of b).
+        let examples = p
+            .examples
+            .iter()
+            .map(|&(ta, tb)| {
+                let (mine, group) = if group_first { (tb, ta) } else { (ta, tb) };
+                if a == x { (mine, group) } else { (group, mine) }
+            })
+            .collect();
+        more_sync.push(SyncFact {
+            a,
+            b,
+            co_events: p.co_events,
+            expected: p.expected,
+            significance: p.significance,
+            threshold: report.sync.threshold,
+            examples,
+        });
+    }
+    let mut more_matched = Vec::new();
+    for p in report.matched.pairs {
+        let Some((gi, x)) = split(p.a, p.b) else {
+            continue;
+        };
+        let Some(y) = member(gi, &mut p.examples.iter().copied()) else {
+            continue;
+        };
+        let (a, b) = if x < y { (x, y) } else { (y, x) };
+        if have_matched.contains(&(a, b)) {
+            continue;
+        }
+        more_matched.push(MatchedFact {
+            a,
+            b,
+            trades: p.trades,
+            volume: p.volume,
+            expected: p.expected,
+            significance: p.significance,
+            threshold: report.matched.threshold,
+            round_trips: p.round_trips,
+            examples: p.examples,
+        });
+    }
+    (more_sync, more_matched)
 }
 
 /// The control links that make one party the controller of a holder, as evidence facts.
@@ -270,6 +428,26 @@ fn to_results(
                     .links
                     .iter()
                     .map(|i| link_record(g, &ev.links[*i], &trade_id))
+                    .collect(),
+                membership: accounts
+                    .iter()
+                    .map(|id| {
+                        let pos = gr.accounts.iter().position(|a| g.key(*a) == id);
+                        pos.map_or(0.0, |p| gr.membership[p])
+                    })
+                    .collect(),
+                candidates: gr
+                    .candidates
+                    .iter()
+                    .map(|c| CandidateRecord {
+                        account: g.key(c.account).to_owned(),
+                        score: c.score,
+                        links: c
+                            .links
+                            .iter()
+                            .map(|i| link_record(g, &ev.links[*i], &trade_id))
+                            .collect(),
+                    })
                     .collect(),
                 accounts,
             }

@@ -161,6 +161,7 @@ pub struct TradeEvent {
 
 /// The configuration of [`detect`]: one for each detector.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BehaviourConfig {
     /// Synchronised trading.
     pub sync: SyncConfig,
@@ -183,8 +184,25 @@ pub struct BehaviourReport {
 pub fn detect(trades: &[TradeEvent], config: &BehaviourConfig) -> BehaviourReport {
     let market = market::Market::build(trades);
     let (sync, matched) = rayon::join(
-        || sync::sync_on(&market, &config.sync),
-        || matched::matched_on(&market, trades, &config.matched),
+        || sync::sync_on(&market, &config.sync, None),
+        || matched::matched_on(&market, trades, &config.matched, None),
+    );
+    BehaviourReport { sync, matched }
+}
+
+/// [`detect`] for the pairs of one `focus` account and one other only, with the significance
+/// threshold corrected for those tests alone. With the accounts of each suspected group merged
+/// into one focus account, this asks of every other account whether it trades with the group,
+/// a much smaller question than whether any two accounts trade together.
+pub fn detect_focused(
+    trades: &[TradeEvent],
+    config: &BehaviourConfig,
+    focus: &ahash::AHashSet<NodeId>,
+) -> BehaviourReport {
+    let market = market::Market::build(trades);
+    let (sync, matched) = rayon::join(
+        || sync::sync_on(&market, &config.sync, Some(focus)),
+        || matched::matched_on(&market, trades, &config.matched, Some(focus)),
     );
     BehaviourReport { sync, matched }
 }

@@ -62,7 +62,7 @@ pub enum EmbedError {
 /// `transfers` edge weighs `w · (1 + ln count)` and a `traded-with` edge `w · (1 + ln trades)`.
 /// The logarithm keeps a pair of market makers with ten thousand trades from drowning out the
 /// holder and the terminal.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EdgeWeights {
     /// The base weight of each kind, indexed in [`EdgeKind::ALL`] order. A weight of 0 ignores the
     /// kind.
@@ -114,7 +114,8 @@ impl EdgeWeights {
 }
 
 /// The parameters of [`fast_rp`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct FastRpConfig {
     /// Embedding dimension. Memory grows linearly with it (see the module docs).
     pub dim: usize,

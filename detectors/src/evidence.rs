@@ -11,7 +11,7 @@
 //! MAC or disk serial is strong, and a family tie other than a spouse counts only beside other
 //! evidence (criterion C5).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use ahash::{AHashMap, AHashSet};
@@ -187,6 +187,71 @@ pub struct Signal {
     pub evidence: Evidence,
 }
 
+/// The piece of evidence a signal comes from: the party, value or pair that several links share.
+/// A group's membership scores count each item once, however many of its accounts it reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ItemKey {
+    Holder(NodeId),
+    Controller(NodeId),
+    Officer(NodeId),
+    Authorised(NodeId),
+    Relation(NodeId, NodeId),
+    Identifier(NodeId),
+    /// Transfers, synchronised or matched trading between two accounts.
+    Pair(SignalKind, NodeId, NodeId),
+    /// An identical-amount structure, by its amount and time span.
+    Flow(u64),
+}
+
+impl Signal {
+    /// The item this signal of the link `a`-`b` comes from.
+    pub fn item(&self, a: NodeId, b: NodeId) -> ItemKey {
+        match &self.evidence {
+            Evidence::SameHolder { holder } => ItemKey::Holder(*holder),
+            Evidence::Control { controller, .. } => ItemKey::Controller(*controller),
+            Evidence::Officer { person, .. } => ItemKey::Officer(*person),
+            Evidence::Authorised { person, .. } => ItemKey::Authorised(*person),
+            Evidence::Relation { from, to, .. } => ItemKey::Relation(*from, *to),
+            Evidence::Identifier { identifier, .. } => ItemKey::Identifier(*identifier),
+            Evidence::Flow {
+                amount,
+                first_ts,
+                last_ts,
+                ..
+            } => {
+                use std::hash::{Hash, Hasher};
+                let mut h = ahash::AHasher::default();
+                amount.to_bits().hash(&mut h);
+                first_ts.hash(&mut h);
+                last_ts.hash(&mut h);
+                ItemKey::Flow(h.finish())
+            }
+            Evidence::Transfers { .. } | Evidence::Sync { .. } | Evidence::Matched { .. } => {
+                let (x, y) = if a < b { (a, b) } else { (b, a) };
+                ItemKey::Pair(self.kind, x, y)
+            }
+        }
+    }
+
+    /// Whether the signal names one party in control of both accounts, a tie that a party
+    /// serving many unrelated clients cannot make: the same holder, a common controller, a
+    /// spouse, the legal representative of the holder, or a person placing orders or moving
+    /// funds for the other account who does so for no more than `full_weight_spread` accounts.
+    pub fn is_hard(&self, full_weight_spread: u32) -> bool {
+        match &self.evidence {
+            Evidence::SameHolder { .. } | Evidence::Control { .. } => true,
+            Evidence::Relation { kind, .. } => *kind == RelationKind::Spouse,
+            Evidence::Officer { role, shared, .. } => *role == OfficerRole::LegalRep && !shared,
+            Evidence::Authorised { role, spread, .. } => {
+                self.kind == SignalKind::AccountRole
+                    && matches!(role, AuthRole::OrderPlacer | AuthRole::FundTransfer)
+                    && *spread <= full_weight_spread
+            }
+            _ => false,
+        }
+    }
+}
+
 /// An evidence link between two accounts (`a < b`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Link {
@@ -253,6 +318,7 @@ pub struct MatchedFact {
 
 /// Weights and limits of the evidence rules. Plain data: the CLI, the API and tests share it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct EvidenceConfig {
     pub same_holder: f32,
     pub control: f32,
@@ -335,7 +401,7 @@ impl Default for EvidenceConfig {
             bank_account: 0.85,
             ip: 0.25,
             full_weight_spread: 8,
-            max_spread: 64,
+            max_spread: 256,
             transfer_base: 0.35,
             transfer_step: 0.15,
             transfer_max: 0.8,
@@ -435,6 +501,8 @@ pub struct EvidenceGraph {
     pub hubs: Vec<(NodeId, u32)>,
     /// Identifier values ignored as placeholders, with how many subjects reported them.
     pub placeholders: Vec<(NodeId, u32)>,
+    /// The spread up to which an item weighs in full (see [`Signal::is_hard`]).
+    pub full_weight_spread: u32,
 }
 
 /// Collects signals per account pair.
@@ -442,6 +510,9 @@ struct Collector<'g> {
     g: &'g PropertyGraph,
     cfg: &'g EvidenceConfig,
     pairs: AHashMap<(NodeId, NodeId), Vec<Signal>>,
+    /// Items whose weight was lowered for their spread: the item, the accounts it reaches and
+    /// the factor applied.
+    discounted: Vec<(ItemKey, Vec<NodeId>, f32)>,
 }
 
 impl Collector<'_> {
@@ -503,8 +574,12 @@ pub fn collect_links(
         g,
         cfg,
         pairs: AHashMap::new(),
+        discounted: Vec::new(),
     };
-    let mut out = EvidenceGraph::default();
+    let mut out = EvidenceGraph {
+        full_weight_spread: cfg.full_weight_spread,
+        ..EvidenceGraph::default()
+    };
 
     // Accounts of one holder (an investor with accounts at several members).
     for holder in g.node_ids() {
@@ -642,7 +717,13 @@ pub fn collect_links(
             });
         }
         if legal_rep_of.len() > 1 && legal_rep_of.len() as u32 <= cfg.max_spread {
-            let w = cfg.shared_legal_rep * cfg.spread_factor(legal_rep_of.len() as u32);
+            let factor = cfg.spread_factor(legal_rep_of.len() as u32);
+            let w = cfg.shared_legal_rep * factor;
+            if factor < 1.0 {
+                let reached = legal_rep_of.iter().flat_map(|e| held(g, *e)).collect();
+                c.discounted
+                    .push((ItemKey::Officer(person), reached, factor));
+            }
             for (i, &e1) in legal_rep_of.iter().enumerate() {
                 for &e2 in &legal_rep_of[i + 1..] {
                     c.add_cross(&held(g, e1), &held(g, e2), || Signal {
@@ -687,12 +768,28 @@ pub fn collect_links(
             AuthRole::SettlementConfirm => cfg.settlement_confirm,
             AuthRole::OpeningAgent => cfg.opening_agent,
         };
-        let own = sphere(person);
+        // The accounts the person holds or controls; the accounts merely acted on are tied to
+        // each other as a common agent's, below, not as the person's own.
+        let mut own: Vec<NodeId> = sphere(person)
+            .into_iter()
+            .filter(|a| distinct.binary_search(a).is_err())
+            .collect();
+        own.extend(held(g, person));
+        own.sort_unstable();
+        own.dedup();
+        if factor < 1.0 {
+            let mut reached = own.clone();
+            reached.extend(&distinct);
+            reached.sort_unstable();
+            reached.dedup();
+            c.discounted
+                .push((ItemKey::Authorised(person), reached, factor));
+        }
         for &(account, role) in &on {
             c.add_cross(&own, &[account], || Signal {
                 kind: SignalKind::AccountRole,
                 criterion: Criterion::C2,
-                weight: role_weight(role),
+                weight: role_weight(role) * factor,
                 evidence: Evidence::Authorised {
                     person,
                     role,
@@ -700,29 +797,33 @@ pub fn collect_links(
                 },
             });
         }
-        for (i, &(a, ra)) in on.iter().enumerate() {
-            for &(b, rb) in &on[i + 1..] {
-                let role = if role_weight(ra) <= role_weight(rb) {
-                    ra
-                } else {
-                    rb
-                };
-                c.add(
-                    a,
-                    b,
-                    Signal {
-                        kind: SignalKind::CommonAgent,
-                        criterion: Criterion::C7,
-                        weight: role_weight(role) * factor,
-                        evidence: Evidence::Authorised {
-                            person,
-                            role,
-                            spread,
-                        },
-                    },
-                );
+        // Across the accounts acted on: the weaker role of the two (an account the person both
+        // places orders on and opened counts as an order-placer account).
+        let mut role_of: AHashMap<NodeId, AuthRole> = AHashMap::new();
+        for &(a, r) in &on {
+            let e = role_of.entry(a).or_insert(r);
+            if role_weight(r) > role_weight(*e) {
+                *e = r;
             }
         }
+        c.add_all(&distinct, |a, b| {
+            let (ra, rb) = (role_of[&a], role_of[&b]);
+            let role = if role_weight(ra) <= role_weight(rb) {
+                ra
+            } else {
+                rb
+            };
+            Signal {
+                kind: SignalKind::CommonAgent,
+                criterion: Criterion::C7,
+                weight: role_weight(role) * factor,
+                evidence: Evidence::Authorised {
+                    person,
+                    role,
+                    spread,
+                },
+            }
+        });
     }
 
     // Ties between holders.
@@ -754,7 +855,12 @@ pub fn collect_links(
         });
     }
 
-    // Shared identifiers, weighted by kind and spread.
+    // Shared identifiers, weighted by kind and spread. Values seen on exactly the same accounts
+    // are one fact, not several: a machine's MAC, disk serial and name, or one office's phone
+    // and address, are seen together wherever the machine or office is; the strongest of them
+    // speaks for all (counting them as independent would make a hall terminal look like three).
+    let mut by_reach: BTreeMap<Vec<NodeId>, (f32, NodeId, IdentifierKind, u32, f32)> =
+        BTreeMap::new();
     for ident in g.nodes_of_kind(NodeKind::Identifier) {
         let NodeData::Identifier { kind } = g.node(ident) else {
             continue;
@@ -782,7 +888,20 @@ pub fn collect_links(
             out.hubs.push((ident, spread));
             continue;
         }
-        let weight = cfg.identifier_weight(kind) * cfg.identifier_spread_factor(kind, spread);
+        let factor = cfg.identifier_spread_factor(kind, spread);
+        let weight = cfg.identifier_weight(kind) * factor;
+        let e = by_reach
+            .entry(accounts)
+            .or_insert((weight, ident, kind, spread, factor));
+        if (weight, std::cmp::Reverse(ident)) > (e.0, std::cmp::Reverse(e.1)) {
+            *e = (weight, ident, kind, spread, factor);
+        }
+    }
+    for (accounts, (weight, ident, kind, spread, factor)) in by_reach {
+        if factor < 1.0 {
+            c.discounted
+                .push((ItemKey::Identifier(ident), accounts.clone(), factor));
+        }
         c.add_all(&accounts, |_, _| Signal {
             kind: SignalKind::SharedIdentifier,
             criterion: Criterion::C8,
@@ -919,6 +1038,8 @@ pub fn collect_links(
         );
     }
 
+    discount_busy_traders(&mut c.pairs, cfg.full_weight_spread);
+    corroborate(&mut c.pairs, &c.discounted);
     let mut pairs: Vec<_> = c.pairs.into_iter().collect();
     pairs.sort_unstable_by_key(|(k, _)| *k);
     out.links = pairs
@@ -930,6 +1051,125 @@ pub fn collect_links(
     out.placeholders
         .sort_unstable_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
     out
+}
+
+/// Lowers the trading signals of accounts that trade together with too many others to mean
+/// control, as the spread rule does for a shared value.
+///
+/// Same-second trades at a market's busy moments (the open, a data release) make every regular
+/// of those moments look synchronised with every other, a clique of strangers; an account of a
+/// trading studio is synchronised with many too, but with accounts that something else ties to
+/// it (a terminal, an order placer, a transfer). An account with trading signals towards more
+/// than `full_weight_spread` others keeps, as its factor, the larger of `full_weight_spread /
+/// partners` and the share of its partners it has other evidence with (of some weight, neither
+/// an IP, a family tie nor another trading signal); a pair's trading signal is scaled by the
+/// smaller of its two accounts' factors.
+fn discount_busy_traders(pairs: &mut AHashMap<(NodeId, NodeId), Vec<Signal>>, full: u32) {
+    const OTHER_MIN: f32 = 0.1;
+    for kind in [SignalKind::SyncTrading, SignalKind::MatchedTrading] {
+        let mut partners: AHashMap<NodeId, (u32, u32)> = AHashMap::new();
+        for (&(a, b), signals) in pairs.iter() {
+            if !signals.iter().any(|s| s.kind == kind) {
+                continue;
+            }
+            let other = signals.iter().any(|s| {
+                s.weight >= OTHER_MIN
+                    && !matches!(
+                        s.kind,
+                        SignalKind::SyncTrading
+                            | SignalKind::MatchedTrading
+                            | SignalKind::Family
+                            | SignalKind::SameHolder
+                    )
+                    && !matches!(
+                        s.evidence,
+                        Evidence::Identifier {
+                            kind: IdentifierKind::Ip,
+                            ..
+                        }
+                    )
+            });
+            for x in [a, b] {
+                let e = partners.entry(x).or_default();
+                e.0 += 1;
+                e.1 += u32::from(other);
+            }
+        }
+        let factor = |x: NodeId| match partners.get(&x) {
+            Some(&(n, confirmed)) if n > full => {
+                (full as f32 / n as f32).max(confirmed as f32 / n as f32)
+            }
+            _ => 1.0,
+        };
+        for (&(a, b), signals) in pairs.iter_mut() {
+            let f = factor(a).min(factor(b));
+            if f < 1.0 {
+                for s in signals.iter_mut().filter(|s| s.kind == kind) {
+                    s.weight *= f;
+                }
+            }
+        }
+    }
+}
+
+/// Gives back weight to items discounted for their spread as far as other evidence confirms them.
+///
+/// A party acting on many accounts, or a value many holders share, is either a service used by
+/// strangers (an introducing broker, a branch's phone) or one operation's (a trading studio's
+/// order placer, its terminals). The two differ in what else ties the accounts: a studio's
+/// accounts share terminals, transfers and trading, a broker's clients share nothing else. An
+/// item's factor becomes the share of its accounts tied by other, undiscounted evidence (not the
+/// same holder, not a family tie alone) to another of its accounts, if that is more than the
+/// spread factor.
+fn corroborate(
+    pairs: &mut AHashMap<(NodeId, NodeId), Vec<Signal>>,
+    discounted: &[(ItemKey, Vec<NodeId>, f32)],
+) {
+    if discounted.is_empty() {
+        return;
+    }
+    let keys: AHashSet<ItemKey> = discounted.iter().map(|(k, _, _)| *k).collect();
+    let mut adjacent: AHashMap<NodeId, Vec<NodeId>> = AHashMap::new();
+    for (&(a, b), signals) in pairs.iter() {
+        let independent = signals.iter().any(|s| {
+            !matches!(s.kind, SignalKind::SameHolder | SignalKind::Family)
+                && !keys.contains(&s.item(a, b))
+        });
+        if independent {
+            adjacent.entry(a).or_default().push(b);
+            adjacent.entry(b).or_default().push(a);
+        }
+    }
+    let mut scale: AHashMap<ItemKey, f32> = AHashMap::new();
+    for (key, accounts, factor) in discounted {
+        if accounts.len() < 2 {
+            continue;
+        }
+        let set: AHashSet<NodeId> = accounts.iter().copied().collect();
+        let confirmed = accounts
+            .iter()
+            .filter(|x| {
+                adjacent
+                    .get(x)
+                    .is_some_and(|ys| ys.iter().any(|y| set.contains(y)))
+            })
+            .count();
+        let share = confirmed as f32 / accounts.len() as f32;
+        if share > *factor {
+            let s = scale.entry(*key).or_insert(1.0);
+            *s = s.max(share / factor);
+        }
+    }
+    if scale.is_empty() {
+        return;
+    }
+    for (&(a, b), signals) in pairs.iter_mut() {
+        for s in signals.iter_mut() {
+            if let Some(k) = scale.get(&s.item(a, b)) {
+                s.weight = (s.weight * k).min(1.0);
+            }
+        }
+    }
 }
 
 /// Combines a pair's signals: one signal per piece of evidence, family ties only beside others.
@@ -1019,11 +1259,11 @@ mod tests {
     /// A small graph with one case per rule; accounts `An` are held by persons `Pn`.
     fn case_graph() -> PropertyGraph {
         let mut b = GraphBuilder::new();
-        for i in 0..110 {
+        for i in 0..310 {
             b.add_record(&person(&format!("P{i}")));
         }
         b.add_record(&person("Q"));
-        for i in 0..110 {
+        for i in 0..310 {
             b.add_record(&account(&format!("A{i}"), &format!("P{i}")));
         }
         // Q holds no account, is P1's spouse and places the orders of A2.
@@ -1039,8 +1279,8 @@ mod tests {
             role: AuthRole::OrderPlacer,
             extra: Extra::new(),
         }));
-        // One office IP behind 100 holders; one privacy MAC on two accounts.
-        for i in 10..110 {
+        // One office IP behind 300 holders; one privacy MAC on two accounts.
+        for i in 10..310 {
             b.add_record(&ident(&format!("A{i}"), IdentifierKind::Ip, "203.0.113.9"));
         }
         b.add_record(&ident("A8", IdentifierKind::Mac, "020000000000"));
@@ -1100,7 +1340,7 @@ mod tests {
             vec![(
                 g.find_identifier(IdentifierKind::Ip, "203.0.113.9")
                     .unwrap(),
-                100
+                300
             )]
         );
         assert!(link(&g, &ev, "A8", "A9").is_none());

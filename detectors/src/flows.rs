@@ -40,6 +40,7 @@ pub struct TransferEvent {
 
 /// Settings of the flow detector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FlowConfig {
     pub min_transfers: usize,
     pub max_accounts: usize,

@@ -125,6 +125,20 @@ pub struct GroupRecord {
     pub joined_by_embedding: Vec<String>,
     /// The group's evidence subgraph.
     pub links: Vec<LinkRecord>,
+    /// Each account's affinity to the rest of the group, aligned with `accounts`.
+    pub membership: Vec<f32>,
+    /// Accounts with evidence towards the group below the operating point, best first.
+    pub candidates: Vec<CandidateRecord>,
+}
+
+/// An account with evidence towards a group that is below the operating point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateRecord {
+    pub account: String,
+    /// Its affinity to the group, in [0, 1].
+    pub score: f32,
+    /// Its links to the group's accounts.
+    pub links: Vec<LinkRecord>,
 }
 
 /// Wash trades of one group: trades whose buyer and seller both belong to it.

@@ -98,6 +98,14 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
     ("open_date", "Opened", "开户日期"),
     ("account_status", "Account status", "账户状态"),
     ("missing_from_report", "Missing from report", "未申报"),
+    ("membership", "Membership", "归属度"),
+    ("candidates", "Candidate members", "候选成员"),
+    (
+        "candidates_note",
+        "Accounts with evidence towards the group below the operating point, for triage; not counted in the group.",
+        "与本组有关联证据但低于判定阈值的账户，供排查参考，不计入本组。",
+    ),
+    ("linked_to", "Linked to", "关联账户"),
     (
         "joined_by_embedding",
         "Joined by embedding",

@@ -38,6 +38,7 @@ pub const XLSX_FILE: &str = "report.xlsx";
 pub const JSON_FILE: &str = "report.json";
 pub const GROUPS_CSV: &str = "groups.csv";
 pub const ACCOUNTS_CSV: &str = "accounts.csv";
+pub const CANDIDATES_CSV: &str = "candidates.csv";
 pub const EVIDENCE_CSV: &str = "evidence.csv";
 pub const WASH_CSV: &str = "wash_trades.csv";
 pub const CHANGES_CSV: &str = "changes.csv";

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::view::{GroupView, ReportView, STRONG_WEIGHT};
-use crate::{ACCOUNTS_CSV, CHANGES_CSV, EVIDENCE_CSV, GROUPS_CSV, ReportError, WASH_CSV};
+use crate::{
+    ACCOUNTS_CSV, CANDIDATES_CSV, CHANGES_CSV, EVIDENCE_CSV, GROUPS_CSV, ReportError, WASH_CSV,
+};
 
 pub const GROUPS_COLUMNS: [&str; 8] = [
     "group_id",
@@ -17,7 +19,7 @@ pub const GROUPS_COLUMNS: [&str; 8] = [
     "missing_from_report",
 ];
 
-pub const ACCOUNTS_COLUMNS: [&str; 13] = [
+pub const ACCOUNTS_COLUMNS: [&str; 14] = [
     "group_id",
     "account_id",
     "holder_id",
@@ -31,6 +33,17 @@ pub const ACCOUNTS_COLUMNS: [&str; 13] = [
     "missing_from_report",
     "joined_by_embedding",
     "controller_id",
+    "membership",
+];
+
+pub const CANDIDATES_COLUMNS: [&str; 7] = [
+    "group_id",
+    "account_id",
+    "score",
+    "holder_id",
+    "holder_name",
+    "linked_to",
+    "signals",
 ];
 
 pub const EVIDENCE_COLUMNS: [&str; 10] = [
@@ -147,6 +160,24 @@ pub fn write_csv(view: &ReportView, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
                     flag(a.missing_from_report),
                     flag(a.joined_by_embedding),
                     controller(g),
+                    &format!("{:.4}", a.membership),
+                ])?;
+            }
+        }
+        Ok(())
+    })?);
+    files.push(write(dir, CANDIDATES_CSV, &CANDIDATES_COLUMNS, &mut |c| {
+        for g in &view.groups {
+            for m in &g.candidates {
+                let o = |v: &Option<String>| v.clone().unwrap_or_default();
+                c.write_record([
+                    g.id.as_str(),
+                    &m.account_id,
+                    &format!("{:.4}", m.score),
+                    &o(&m.holder_id),
+                    &o(&m.holder_name),
+                    &m.linked_to.join(";"),
+                    &m.signals.join(";"),
                 ])?;
             }
         }

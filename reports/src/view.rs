@@ -62,6 +62,21 @@ pub struct AccountView {
     pub status: Option<String>,
     pub missing_from_report: bool,
     pub joined_by_embedding: bool,
+    /// Its affinity to the rest of the group, in [0, 1].
+    pub membership: f32,
+}
+
+/// An account with evidence towards a group below the operating point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateView {
+    pub account_id: String,
+    pub holder_id: Option<String>,
+    pub holder_name: Option<String>,
+    pub score: f32,
+    /// The accounts of the group it is linked to.
+    pub linked_to: Vec<String>,
+    /// Its signals towards the group, in words (`kind weight`), strongest first.
+    pub signals: Vec<String>,
 }
 
 /// An ownership or control path from the controller to one holder.
@@ -144,6 +159,8 @@ pub struct GroupView {
     /// Signal family and its part of the score (the parts add up to the score).
     pub contributions: Vec<(String, f32)>,
     pub accounts: Vec<AccountView>,
+    /// Accounts below the operating point, best first.
+    pub candidates: Vec<CandidateView>,
     pub members_spanned: usize,
     pub ownership_paths: Vec<OwnershipPath>,
     pub shared_identifiers: Vec<SharedIdentifier>,
@@ -359,7 +376,7 @@ fn group_view(
     let missing: BTreeSet<&str> = g.missing_from_report.iter().map(String::as_str).collect();
     let joined: BTreeSet<&str> = g.joined_by_embedding.iter().map(String::as_str).collect();
     let mut accounts = Vec::with_capacity(g.accounts.len());
-    for id in &g.accounts {
+    for (i, id) in g.accounts.iter().enumerate() {
         let acc = match lookup.store.get(Table::Accounts, id)? {
             Some(Record::Account(a)) => Some(a),
             _ => None,
@@ -389,6 +406,43 @@ fn group_view(
             status: acc.as_ref().and_then(|a| a.status.map(|s| s.to_string())),
             missing_from_report: missing.contains(id.as_str()),
             joined_by_embedding: joined.contains(id.as_str()),
+            membership: g.membership.get(i).copied().unwrap_or(0.0),
+        });
+    }
+    let mut candidates = Vec::with_capacity(g.candidates.len());
+    for c in &g.candidates {
+        let holder = match lookup.store.get(Table::Accounts, &c.account)? {
+            Some(Record::Account(a)) => Some(subject(&a.holder_id)?),
+            _ => None,
+        };
+        let mut linked_to: Vec<String> = c
+            .links
+            .iter()
+            .map(|l| {
+                if l.a == c.account {
+                    l.b.clone()
+                } else {
+                    l.a.clone()
+                }
+            })
+            .collect();
+        linked_to.sort();
+        linked_to.dedup();
+        let mut signals: Vec<(f32, String)> = c
+            .links
+            .iter()
+            .flat_map(|l| l.signals.iter())
+            .map(|s| (s.weight, format!("{} {:.2}", s.kind, s.weight)))
+            .collect();
+        signals.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+        signals.dedup_by(|x, y| x.1 == y.1);
+        candidates.push(CandidateView {
+            account_id: c.account.clone(),
+            holder_id: holder.as_ref().map(|h| h.id.clone()),
+            holder_name: holder.as_ref().and_then(|h| h.name.clone()),
+            score: c.score,
+            linked_to,
+            signals: signals.into_iter().map(|(_, s)| s).collect(),
         });
     }
     let members_spanned = accounts
@@ -514,6 +568,7 @@ fn group_view(
         criteria: g.criteria.clone(),
         contributions: g.contributions.clone(),
         accounts,
+        candidates,
         members_spanned,
         ownership_paths,
         shared_identifiers: identifiers.into_values().collect(),

@@ -13,6 +13,8 @@ use crate::view::ReportView;
 
 /// The sheet names.
 pub const SHEETS: [&str; 3] = ["Groups", "Accounts", "Evidence"];
+/// The sheet of candidate members, after the evidence.
+pub const CANDIDATES_SHEET: &str = "Candidates";
 
 fn header(
     sheet: &mut Worksheet,
@@ -192,6 +194,39 @@ pub fn write(view: &ReportView, lang: Lang, path: &Path) -> Result<(), ReportErr
                 )?;
                 r += 1;
             }
+        }
+    }
+
+    let rows: u32 = view.groups.iter().map(|g| g.candidates.len() as u32).sum();
+    let sheet = wb.add_worksheet().set_name(CANDIDATES_SHEET)?;
+    let keys = [
+        "group",
+        "account",
+        "membership",
+        "holder",
+        "holder_name",
+        "linked_to",
+        "signal",
+    ];
+    header(
+        sheet,
+        lang,
+        &keys,
+        &[16.0, 14.0, 10.0, 14.0, 24.0, 40.0, 60.0],
+        rows,
+    )?;
+    let mut r = 1u32;
+    for g in &view.groups {
+        for c in &g.candidates {
+            let o = |v: &Option<String>| v.clone().unwrap_or_default();
+            sheet.write_string(r, 0, &g.id)?;
+            sheet.write_string(r, 1, &c.account_id)?;
+            sheet.write_number(r, 2, (c.score as f64 * 10_000.0).round() / 10_000.0)?;
+            sheet.write_string(r, 3, o(&c.holder_id))?;
+            sheet.write_string(r, 4, o(&c.holder_name))?;
+            sheet.write_string(r, 5, c.linked_to.join(", "))?;
+            sheet.write_string(r, 6, c.signals.join("; "))?;
+            r += 1;
         }
     }
 

@@ -2,6 +2,7 @@
 //! by the order book explains, with their round trips. The design is in the parent module's
 //! documentation.
 
+use ahash::AHashSet;
 use graph_core::NodeId;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use super::{TradeEvent, lap};
 
 /// The configuration of [`matched_pairs`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MatchedConfig {
     /// The length of the profile buckets that the expected count is computed over, in
     /// microseconds (default 30 minutes).
@@ -84,7 +86,7 @@ pub struct MatchedReport {
 /// Finds matched pairs in `trades`. See the module documentation for the statistic.
 pub fn matched_pairs(trades: &[TradeEvent], config: &MatchedConfig) -> MatchedReport {
     let market = Market::build(trades);
-    matched_on(&market, trades, config)
+    matched_on(&market, trades, config, None)
 }
 
 /// One entry of an account's sparse profile: trades as buyer and as seller in one (instrument,
@@ -96,7 +98,14 @@ struct Prof {
     sells: f32,
 }
 
-pub(crate) fn matched_on(m: &Market, trades: &[TradeEvent], cfg: &MatchedConfig) -> MatchedReport {
+/// Scores the pairs that traded; with `focus`, only pairs of one focus account and one other
+/// (and the threshold corrects for those tests alone).
+pub(crate) fn matched_on(
+    m: &Market,
+    trades: &[TradeEvent],
+    cfg: &MatchedConfig,
+    focus: Option<&AHashSet<NodeId>>,
+) -> MatchedReport {
     let mut clock = Instant::now();
     let buckets = Buckets::new(m.span, &m.ts, cfg.profile_bucket_us, 1, m.instruments.len());
     let n_buckets = buckets.count().max(1);
@@ -191,7 +200,20 @@ pub(crate) fn matched_on(m: &Market, trades: &[TradeEvent], cfg: &MatchedConfig)
     // only the pairs that did trade (counting those alone let three chance trades between light
     // accounts through).
     let active = (0..n_acct).filter(|&a| !m.range(a).is_empty()).count() as f64;
-    let tests = (active * (active - 1.0) / 2.0).max(1.0);
+    let is_focus: Option<Vec<bool>> = focus.map(|f| {
+        (0..n_acct as u32)
+            .map(|d| f.contains(&m.remap.node(d)))
+            .collect()
+    });
+    let tests = match &is_focus {
+        Some(flags) => {
+            let f = (0..n_acct)
+                .filter(|&a| flags[a] && !m.range(a).is_empty())
+                .count() as f64;
+            (f * (active - f) + f * (f - 1.0) / 2.0).max(1.0)
+        }
+        None => (active * (active - 1.0) / 2.0).max(1.0),
+    };
     let alpha = if cfg.family_alpha > 0.0 && cfg.family_alpha < 1.0 {
         cfg.family_alpha
     } else {
@@ -204,6 +226,11 @@ pub(crate) fn matched_on(m: &Market, trades: &[TradeEvent], cfg: &MatchedConfig)
         .filter_map(|(s, e)| {
             let run = &keyed[s..e];
             let (a, b) = ((run[0].0 >> 32) as u32, run[0].0 as u32);
+            if let Some(flags) = &is_focus
+                && flags[a as usize] == flags[b as usize]
+            {
+                return None;
+            }
             let n = run.len() as u32;
             let mu = expected(a, b);
             let significance = poisson_significance(n, mu);

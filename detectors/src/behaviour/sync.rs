@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
+use ahash::AHashSet;
 use graph_core::NodeId;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use super::{TradeEvent, lap};
 
 /// The configuration of [`synchronised_pairs`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SyncConfig {
     /// Two side events co-occur when at most this far apart, in microseconds (default 3 s).
     pub window_us: i64,
@@ -94,7 +96,7 @@ pub struct SyncReport {
 /// Finds synchronised pairs in `trades`. See the module documentation for the statistic.
 pub fn synchronised_pairs(trades: &[TradeEvent], config: &SyncConfig) -> SyncReport {
     let market = Market::build(trades);
-    sync_on(&market, config)
+    sync_on(&market, config, None)
 }
 
 /// One entry of an account's sparse profile: its visits in one (lane, bucket) key, and their mean
@@ -171,11 +173,22 @@ impl Visits {
     }
 }
 
-pub(crate) fn sync_on(m: &Market, cfg: &SyncConfig) -> SyncReport {
+/// Scans the market; with `focus`, only pairs of one focus account and one other are tested (and
+/// the threshold corrects for those tests alone).
+pub(crate) fn sync_on(
+    m: &Market,
+    cfg: &SyncConfig,
+    focus: Option<&AHashSet<NodeId>>,
+) -> SyncReport {
     let mut clock = Instant::now();
     let window = cfg.window_us.max(1);
     let min_co = cfg.min_co_events.max(1);
     let n_acct = m.remap.len();
+    let focus_dense: Option<Vec<bool>> = focus.map(|f| {
+        (0..n_acct as u32)
+            .map(|d| f.contains(&m.remap.node(d)))
+            .collect()
+    });
     let n_lanes = m.lanes();
 
     // Presence is measured against the trading time of the tape in window-slots: an account in
@@ -210,12 +223,13 @@ pub(crate) fn sync_on(m: &Market, cfg: &SyncConfig) -> SyncReport {
             }
             if total < u64::from(min_co) {
                 flags.fill(false);
-                return (0u32, u32::from(total > 0));
+                return (0u32, u32::from(total > 0), 0u32);
             }
-            (1u32, 0u32)
+            let focused = focus_dense.as_ref().is_some_and(|f| f[a]);
+            (1u32, 0u32, u32::from(focused))
         })
-        .reduce(|| (0, 0), |x, y| (x.0 + y.0, x.1 + y.1));
-    let (counted_accounts, sparse_accounts) = counted_accounts;
+        .reduce(|| (0, 0, 0), |x, y| (x.0 + y.0, x.1 + y.1, x.2 + y.2));
+    let (counted_accounts, sparse_accounts, counted_focus) = counted_accounts;
 
     lap(&mut clock, "sync.eligibility");
     let counted = build_counted(m, cfg, &keep_csr, &buckets);
@@ -223,7 +237,20 @@ pub(crate) fn sync_on(m: &Market, cfg: &SyncConfig) -> SyncReport {
     lap(&mut clock, "sync.profiles");
 
     let e = f64::from(counted_accounts);
-    let tests = (e * (e - 1.0) / 2.0).max(1.0);
+    let tests = match focus_dense {
+        Some(_) => {
+            let f = f64::from(counted_focus);
+            (f * (e - f) + f * (f - 1.0) / 2.0).max(1.0)
+        }
+        None => (e * (e - 1.0) / 2.0).max(1.0),
+    };
+    // Pairs of exactly one focus account, by rank.
+    let tested = |ra: u32, rb: u32| match &focus_dense {
+        Some(f) => {
+            f[counted.dense_of[ra as usize] as usize] != f[counted.dense_of[rb as usize] as usize]
+        }
+        None => true,
+    };
     let alpha = if cfg.family_alpha > 0.0 && cfg.family_alpha < 1.0 {
         cfg.family_alpha
     } else {
@@ -251,7 +278,7 @@ pub(crate) fn sync_on(m: &Market, cfg: &SyncConfig) -> SyncReport {
                 for &a in &scratch.touched {
                     let slot = scratch.slot[a as usize];
                     let c = slot.own_count.min(slot.partner_count);
-                    if c < min_co {
+                    if c < min_co || !tested(a, b) {
                         continue;
                     }
                     let limit = limits.get(c as usize).copied().unwrap_or(f64::INFINITY);

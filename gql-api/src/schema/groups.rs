@@ -178,6 +178,24 @@ pub struct Contribution {
     pub share: f64,
 }
 
+/// An account of a group with its affinity to the rest of the group.
+#[derive(Debug, SimpleObject)]
+pub struct GroupMembership {
+    pub account: Account,
+    /// In [0, 1]: the noisy-OR over the group's items of the strongest signal each gives it.
+    pub score: f64,
+}
+
+/// An account with evidence towards a group below the operating point, for triage.
+#[derive(Debug, SimpleObject)]
+pub struct CandidateMember {
+    pub account: Account,
+    /// Its affinity to the group, in [0, 1].
+    pub score: f64,
+    /// Its links to the group's accounts.
+    pub evidence: Vec<EvidenceLink>,
+}
+
 /// An evidence link between two accounts.
 #[derive(Debug, SimpleObject)]
 pub struct EvidenceLink {
@@ -334,7 +352,46 @@ impl ControlGroup {
     async fn missing_from_report(&self, ctx: &Context<'_>) -> Vec<Account> {
         accounts_named(&req(ctx).snap, &self.rec(ctx).missing_from_report)
     }
-    /// Accounts that joined through a weak link confirmed by embedding similarity.
+    /// Each account's affinity to the rest of the group, weakest first.
+    async fn membership(&self, ctx: &Context<'_>) -> Vec<GroupMembership> {
+        let s = &req(ctx).snap;
+        let rec = self.rec(ctx);
+        let mut out: Vec<GroupMembership> = rec
+            .accounts
+            .iter()
+            .zip(&rec.membership)
+            .filter_map(|(a, score)| {
+                Some(GroupMembership {
+                    account: Account(s.graph.find(a)?),
+                    score: f64::from(*score),
+                })
+            })
+            .collect();
+        out.sort_by(|x, y| x.score.total_cmp(&y.score));
+        out
+    }
+    /// Accounts with evidence towards the group below the operating point, best first.
+    async fn candidates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default 50)")] first: Option<i32>,
+    ) -> Vec<CandidateMember> {
+        let r = req(ctx);
+        let take = first.unwrap_or(50).max(0) as usize;
+        self.rec(ctx)
+            .candidates
+            .iter()
+            .take(take)
+            .filter_map(|c| {
+                Some(CandidateMember {
+                    account: Account(r.snap.graph.find(&c.account)?),
+                    score: f64::from(c.score),
+                    evidence: c.links.iter().filter_map(|l| evidence_link(r, l)).collect(),
+                })
+            })
+            .collect()
+    }
+    /// Accounts that joined through a weak affinity confirmed by embedding similarity.
     async fn joined_by_embedding(&self, ctx: &Context<'_>) -> Vec<Account> {
         accounts_named(&req(ctx).snap, &self.rec(ctx).joined_by_embedding)
     }
