@@ -167,3 +167,39 @@ fn generated_datasets_meet_the_quality_targets() {
         assert!(m.group_recall >= 0.95, "seed {seed}: {m:?}");
     }
 }
+
+/// The robustness grid: every generator profile (large groups up to 200 accounts, weak members,
+/// agents serving hundreds of accounts, thin markets), asserting the worst profile, and each
+/// profile above the rule baseline tuned on that very dataset.
+#[test]
+fn every_generator_profile_meets_the_floor_worst_first() {
+    let mut rows = Vec::new();
+    for name in fixtures::Profile::NAMES {
+        let tmp = tempfile::tempdir().unwrap();
+        let profile = fixtures::Profile::named(name).unwrap();
+        let cfg = fixtures::GenConfig::with_profile(8_000, 3, profile);
+        fixtures::generate(&cfg, tmp.path()).unwrap();
+        let truth = read_truth(&tmp.path().join("truth.csv"));
+        let m = analyse(tmp.path(), &truth);
+        let store_dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(store_dir.path()).unwrap();
+        ingest_dir(tmp.path(), &store, &IngestOptions::default()).unwrap();
+        let g = ingest::load::load_graph(&store, false).unwrap();
+        let n = store.count(Table::Accounts).unwrap() as usize;
+        let (settings, rules) = detectors::eval::tuned_rule_baseline(&g, &truth, n);
+        rows.push((m.f1, name, m, rules, settings));
+    }
+    rows.sort_by(|x, y| x.0.total_cmp(&y.0));
+    for (_, name, m, rules, settings) in &rows {
+        println!(
+            "profile {name}: F1 {:.3} group recall {:.3} precision {:.3} recall {:.3}; rules F1 {:.3} ({settings:?})",
+            m.f1, m.group_recall, m.precision, m.recall, rules.f1
+        );
+    }
+    let (_, worst, m, _, _) = &rows[0];
+    assert!(m.f1 >= 0.95, "worst profile {worst}: {m:?}");
+    for (_, name, m, rules, _) in &rows {
+        assert!(m.group_recall >= 0.92, "{name}: {m:?}");
+        assert!(m.f1 > rules.f1, "{name}: {m:?} against rules {rules:?}");
+    }
+}
