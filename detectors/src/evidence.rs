@@ -370,6 +370,13 @@ pub struct EvidenceConfig {
     pub behaviour_max: f32,
     /// Cliques larger than this (one controller of hundreds of accounts) are linked as a star.
     pub max_clique: usize,
+    /// A signal confirms a spread-discounted item or a busy trader's partners only when it is
+    /// this strong on its own (a shared terminal of a few holders, a controller), not when it
+    /// is a one-off transfer or an IP behind carrier-grade NAT.
+    pub confirm_min: f32,
+    /// An item shared beyond `full_weight_spread` that nothing else confirms weighs at most
+    /// this: a value many holders share joins accounts only beside other evidence.
+    pub unconfirmed_max: f32,
 }
 
 impl Default for EvidenceConfig {
@@ -394,7 +401,10 @@ impl Default for EvidenceConfig {
             employee_of: 0.2,
             mac: 0.85,
             disk_serial: 0.9,
-            device_name: 0.5,
+            // A machine name is often a default or a naming scheme (PC01, SRV-264): beside a MAC
+            // or a disk serial it adds, alone it is not strong (the domain brief names MACs and
+            // disk serials as the strong fingerprints).
+            device_name: 0.4,
             phone: 0.7,
             email: 0.6,
             address: 0.5,
@@ -412,6 +422,8 @@ impl Default for EvidenceConfig {
             behaviour_full_excess: 6.0,
             behaviour_max: 0.9,
             max_clique: 40,
+            confirm_min: 0.5,
+            unconfirmed_max: 0.45,
         }
     }
 }
@@ -1038,8 +1050,13 @@ pub fn collect_links(
         );
     }
 
-    discount_busy_traders(&mut c.pairs, cfg.full_weight_spread);
-    corroborate(&mut c.pairs, &c.discounted);
+    discount_busy_traders(&mut c.pairs, cfg.full_weight_spread, cfg.confirm_min);
+    corroborate(
+        &mut c.pairs,
+        &c.discounted,
+        cfg.confirm_min,
+        cfg.unconfirmed_max,
+    );
     let mut pairs: Vec<_> = c.pairs.into_iter().collect();
     pairs.sort_unstable_by_key(|(k, _)| *k);
     out.links = pairs
@@ -1061,11 +1078,14 @@ pub fn collect_links(
 /// trading studio is synchronised with many too, but with accounts that something else ties to
 /// it (a terminal, an order placer, a transfer). An account with trading signals towards more
 /// than `full_weight_spread` others keeps, as its factor, the larger of `full_weight_spread /
-/// partners` and the share of its partners it has other evidence with (of some weight, neither
-/// an IP, a family tie nor another trading signal); a pair's trading signal is scaled by the
-/// smaller of its two accounts' factors.
-fn discount_busy_traders(pairs: &mut AHashMap<(NodeId, NodeId), Vec<Signal>>, full: u32) {
-    const OTHER_MIN: f32 = 0.1;
+/// partners` and the share of its partners it has other evidence with (of at least `confirm_min`,
+/// neither an IP, a family tie nor another trading signal); a pair's trading signal is scaled by
+/// the smaller of its two accounts' factors.
+fn discount_busy_traders(
+    pairs: &mut AHashMap<(NodeId, NodeId), Vec<Signal>>,
+    full: u32,
+    confirm_min: f32,
+) {
     for kind in [SignalKind::SyncTrading, SignalKind::MatchedTrading] {
         let mut partners: AHashMap<NodeId, (u32, u32)> = AHashMap::new();
         for (&(a, b), signals) in pairs.iter() {
@@ -1073,7 +1093,7 @@ fn discount_busy_traders(pairs: &mut AHashMap<(NodeId, NodeId), Vec<Signal>>, fu
                 continue;
             }
             let other = signals.iter().any(|s| {
-                s.weight >= OTHER_MIN
+                s.weight >= confirm_min
                     && !matches!(
                         s.kind,
                         SignalKind::SyncTrading
@@ -1118,12 +1138,15 @@ fn discount_busy_traders(pairs: &mut AHashMap<(NodeId, NodeId), Vec<Signal>>, fu
 /// strangers (an introducing broker, a branch's phone) or one operation's (a trading studio's
 /// order placer, its terminals). The two differ in what else ties the accounts: a studio's
 /// accounts share terminals, transfers and trading, a broker's clients share nothing else. An
-/// item's factor becomes the share of its accounts tied by other, undiscounted evidence (not the
-/// same holder, not a family tie alone) to another of its accounts, if that is more than the
-/// spread factor.
+/// item's factor becomes the share of its accounts tied by other, undiscounted evidence of at
+/// least `confirm_min` (not the same holder, not a family tie alone) to another of its accounts,
+/// if that is more than the spread factor; an item nothing confirms weighs at most
+/// `unconfirmed_max`, so it joins accounts only beside other evidence.
 fn corroborate(
     pairs: &mut AHashMap<(NodeId, NodeId), Vec<Signal>>,
     discounted: &[(ItemKey, Vec<NodeId>, f32)],
+    confirm_min: f32,
+    unconfirmed_max: f32,
 ) {
     if discounted.is_empty() {
         return;
@@ -1132,7 +1155,8 @@ fn corroborate(
     let mut adjacent: AHashMap<NodeId, Vec<NodeId>> = AHashMap::new();
     for (&(a, b), signals) in pairs.iter() {
         let independent = signals.iter().any(|s| {
-            !matches!(s.kind, SignalKind::SameHolder | SignalKind::Family)
+            s.weight >= confirm_min
+                && !matches!(s.kind, SignalKind::SameHolder | SignalKind::Family)
                 && !keys.contains(&s.item(a, b))
         });
         if independent {
@@ -1140,7 +1164,7 @@ fn corroborate(
             adjacent.entry(b).or_default().push(a);
         }
     }
-    let mut scale: AHashMap<ItemKey, f32> = AHashMap::new();
+    let mut scale: AHashMap<ItemKey, (f32, f32)> = AHashMap::new();
     for (key, accounts, factor) in discounted {
         if accounts.len() < 2 {
             continue;
@@ -1155,18 +1179,17 @@ fn corroborate(
             })
             .count();
         let share = confirmed as f32 / accounts.len() as f32;
+        // (scale, cap): confirmed items grow to their confirmed share; the rest keep the
+        // spread factor but cannot join on their own.
+        let e = scale.entry(*key).or_insert((1.0, unconfirmed_max));
         if share > *factor {
-            let s = scale.entry(*key).or_insert(1.0);
-            *s = s.max(share / factor);
+            *e = (e.0.max(share / factor), 1.0);
         }
-    }
-    if scale.is_empty() {
-        return;
     }
     for (&(a, b), signals) in pairs.iter_mut() {
         for s in signals.iter_mut() {
-            if let Some(k) = scale.get(&s.item(a, b)) {
-                s.weight = (s.weight * k).min(1.0);
+            if let Some((k, cap)) = scale.get(&s.item(a, b)) {
+                s.weight = (s.weight * k).min(*cap).min(1.0);
             }
         }
     }

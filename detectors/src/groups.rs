@@ -28,6 +28,7 @@ use ahash::{AHashMap, AHashSet};
 use graph_core::{NodeId, PropertyGraph};
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::{LouvainConfig, Quality, louvain};
 use crate::embed::Embeddings;
 use crate::evidence::{Criterion, Evidence, EvidenceGraph, ItemKey, Signal, SignalKind};
 
@@ -45,6 +46,9 @@ pub struct GroupConfig {
     pub candidate_threshold: f32,
     /// Rounds of attaching accounts to groups (an attached account can bring its own ties).
     pub attach_rounds: usize,
+    /// The link density a part of a component joined by pairwise evidence alone needs to stay
+    /// whole (constant Potts model resolution).
+    pub pair_resolution: f64,
 }
 
 impl Default for GroupConfig {
@@ -55,6 +59,7 @@ impl Default for GroupConfig {
             attach_cosine: 0.9,
             candidate_threshold: 0.15,
             attach_rounds: 4,
+            pair_resolution: 0.5,
         }
     }
 }
@@ -259,9 +264,49 @@ pub fn assemble(
     for a in &touched {
         by_root.entry(uf.find(a.0)).or_default().push(*a);
     }
+    // A component that only pair-by-pair evidence holds together (transfers, trading between
+    // two accounts, a flow structure) has no party, holder or value in common: a chain of such
+    // ties between two rings is a weak bridge between dense parts, so it is cut where the ties
+    // are thinner than `pair_resolution` (the constant Potts model, which does not depend on the
+    // component's size). A component with one shared item among its joins is never cut so.
+    let mut shared_join: AHashSet<u32> = AHashSet::new();
+    let mut links_in: AHashMap<u32, Vec<usize>> = AHashMap::new();
+    for &i in &strong {
+        let l = &ev.links[i];
+        let r = uf.find(l.a.0);
+        if r != uf.find(l.b.0) {
+            continue;
+        }
+        links_in.entry(r).or_default().push(i);
+        let shared = noisy_or(
+            l.signals
+                .iter()
+                .filter(|s| {
+                    let k = s.item(l.a, l.b);
+                    !hubs.contains(&k) && !matches!(k, ItemKey::Pair(..) | ItemKey::Flow(_))
+                })
+                .map(|s| s.weight),
+        );
+        if shared >= tau {
+            shared_join.insert(r);
+        }
+    }
+    let mut parts: Vec<Vec<NodeId>> = Vec::new();
+    for (root, members) in by_root {
+        if members.len() > 2 && !shared_join.contains(&root) {
+            parts.extend(split_pairwise(
+                ev,
+                &members,
+                links_in.get(&root).map_or(&[][..], Vec::as_slice),
+                cfg,
+            ));
+        } else {
+            parts.push(members);
+        }
+    }
     let mut group_of: AHashMap<NodeId, usize> = AHashMap::new();
     let mut sets: Vec<Vec<NodeId>> = Vec::new();
-    for members in by_root.into_values() {
+    for members in parts {
         if members.len() >= 2 {
             for a in &members {
                 group_of.insert(*a, sets.len());
@@ -415,6 +460,43 @@ pub fn assemble(
         groups,
         hubs: hub_list,
     }
+}
+
+/// Cuts a component joined by pairwise evidence alone into constant-Potts-model communities of
+/// its links.
+fn split_pairwise(
+    ev: &EvidenceGraph,
+    members: &[NodeId],
+    links: &[usize],
+    cfg: &GroupConfig,
+) -> Vec<Vec<NodeId>> {
+    let index: AHashMap<NodeId, u32> = members
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (*a, i as u32))
+        .collect();
+    let edges: Vec<(u32, u32, f64)> = links
+        .iter()
+        .map(|&i| {
+            let l = &ev.links[i];
+            (index[&l.a], index[&l.b], f64::from(l.weight))
+        })
+        .collect();
+    let community = louvain(
+        members.len(),
+        &edges,
+        &LouvainConfig {
+            seed: 7,
+            quality: Quality::Cpm,
+            resolution: cfg.pair_resolution,
+            ..LouvainConfig::default()
+        },
+    );
+    let mut out: BTreeMap<u32, Vec<NodeId>> = BTreeMap::new();
+    for (i, c) in community.iter().enumerate() {
+        out.entry(*c).or_default().push(members[i]);
+    }
+    out.into_values().collect()
 }
 
 /// A group's members before it is explained.
