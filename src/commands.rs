@@ -317,29 +317,6 @@ pub fn analyze_cmd(ctx: &Ctx, args: &AnalyzeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Reads `account_id,group_id` rows into groups.
-pub fn read_truth(path: &Path) -> Result<Vec<Vec<String>>> {
-    let mut r = csv::Reader::from_path(path)
-        .with_context(|| format!("opening the truth file {}", path.display()))?;
-    let headers = r.headers()?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim_start_matches('\u{feff}') == name)
-            .ok_or_else(|| InputError(format!("{}: no `{name}` column", path.display())))
-    };
-    let (ca, cg) = (col("account_id")?, col("group_id")?);
-    let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for (i, row) in r.records().enumerate() {
-        let row = row.with_context(|| format!("{}: line {}", path.display(), i + 2))?;
-        groups
-            .entry(row[cg].to_owned())
-            .or_default()
-            .push(row[ca].to_owned());
-    }
-    Ok(groups.into_values().collect())
-}
-
 pub fn eval_cmd(ctx: &Ctx, args: &EvalArgs) -> Result<()> {
     let store = require_store(ctx)?;
     let Some(results) = load_results(&*store)? else {
@@ -347,7 +324,7 @@ pub fn eval_cmd(ctx: &Ctx, args: &EvalArgs) -> Result<()> {
             InputError("no analysis in the store (run `ctrlgraph analyze` first)".into()).into(),
         );
     };
-    let truth = read_truth(&args.truth)?;
+    let truth = crate::quality::read_truth(&args.truth)?.groups;
     let n = store.count(graph_core::model::Table::Accounts)? as usize;
     let detected: Vec<Vec<String>> = results.groups.iter().map(|g| g.accounts.clone()).collect();
     let ours = detectors::eval::evaluate(&detected, &truth, n);

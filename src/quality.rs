@@ -121,7 +121,11 @@ pub fn read_truth(path: &Path) -> Result<Truth> {
             .position(|h| h.trim_start_matches('\u{feff}') == name)
     };
     let (Some(ca), Some(cg)) = (col("account_id"), col("group_id")) else {
-        bail!("{}: needs account_id and group_id columns", path.display());
+        return Err(crate::commands::InputError(format!(
+            "{}: needs account_id and group_id columns",
+            path.display()
+        ))
+        .into());
     };
     let ct = col("tie");
     let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -861,10 +861,9 @@ mod tests {
         assert!(out.groups[0].membership.iter().all(|m| *m >= 0.9));
     }
 
-    #[test]
-    fn an_agent_across_two_controllers_does_not_join_them() {
-        // Two controllers with three companies each; agent Z places orders on one account of
-        // each, and on nothing else. Z is the only thing between them.
+    /// Two controllers with three companies each; agent Z places orders on one account of
+    /// each (A0 and A10), and on nothing else.
+    fn two_controllers_and_an_agent() -> GraphBuilder {
         let mut b = GraphBuilder::new();
         for c in ["X", "Y", "Z"] {
             person(&mut b, c);
@@ -878,7 +877,13 @@ mod tests {
         }
         placer(&mut b, "A0", "Z");
         placer(&mut b, "A10", "Z");
-        let g = b.finish();
+        b
+    }
+
+    #[test]
+    fn an_agent_across_two_controllers_does_not_join_them() {
+        // Z is the only thing between the two controllers.
+        let g = two_controllers_and_an_agent().finish();
         let out = analyse(&g, &[]);
         let mut sets: Vec<Vec<String>> = out.groups.iter().map(|gr| ids(&g, gr)).collect();
         sets.sort();
@@ -894,19 +899,7 @@ mod tests {
     #[test]
     fn a_second_independent_item_keeps_two_anchors_together() {
         // As above, and the two bridged accounts also share a terminal: two items agree.
-        let mut b = GraphBuilder::new();
-        for c in ["X", "Y", "Z"] {
-            person(&mut b, c);
-        }
-        for (c, base) in [("X", 0), ("Y", 10)] {
-            for i in base..base + 3 {
-                entity(&mut b, &format!("E{i}"));
-                owns(&mut b, c, &format!("E{i}"), 75.0);
-                account(&mut b, &format!("A{i}"), &format!("E{i}"));
-            }
-        }
-        placer(&mut b, "A0", "Z");
-        placer(&mut b, "A10", "Z");
+        let mut b = two_controllers_and_an_agent();
         terminal(&mut b, "A0", "B8AEED15C891");
         terminal(&mut b, "A10", "B8AEED15C891");
         let g = b.finish();
