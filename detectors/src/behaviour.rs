@@ -54,15 +54,23 @@
 //! never reach the minimum. The report counts what was left out.
 //!
 //! *Expected count.* Time is cut into profile buckets (`profile_bucket`, 30 minutes by default)
-//! and each account gets a sparse profile: visits and visit spans per (lane, bucket). Under
-//! independence with uniform placement inside a bucket of active length `L`, a visit of `b` meets
-//! a visit of `a` with probability `1 - exp(-V_a * x)`, `x = (2 w + s_a + s_b) / L`, where `w` is
-//! the effective window of that (lane, bucket) and `s` the mean visit spans. The expected count is
-//! the sum over shared (lane, bucket) keys of `min(V_b (1 - e^{-V_a x}), V_a (1 - e^{-V_b x}))`.
+//! and each account gets a sparse profile: visits, visit spans and crowds per (lane, bucket). A
+//! visit's *crowd* is the number of distinct other accounts with an event near enough to be met
+//! (within the window and the fan-out of its first or last event). The null model places the
+//! other account's visits as the market's own visits are placed: a visit of `b` meets a given
+//! visit of `a` with chance `c_a + s_b`, where `c_a` is the larger of the uniform chance (`2 w /
+//! L` plus `a`'s span, `w` the effective window of that (lane, bucket) and `L` its active
+//! length) and `a`'s mean crowd as a share of the key's visits, and `s_b` is `b`'s mean span. `b`
+//! itself is left out of `a`'s crowd: its presence is what is tested. The expected count is the
+//! sum over shared keys of `min(V_b (1 - e^{-V_a (c_a + s_b)}), V_a (1 - e^{-V_b (c_b + s_a)}))`.
 //! So the expectation comes from each account's own activity per instrument, side and time of
-//! day: very active accounts that meet often by chance get a high expectation and a low score,
-//! and two light accounts that meet once in a liquid contract get a tiny expectation but only one
-//! co-event.
+//! day, and from the market at the moments it trades: two accounts that both trade at the open,
+//! or into the crowd after a release, meet there often and are expected to, while two light
+//! accounts that meet once in a liquid contract get a tiny expectation but only one co-event.
+//! The price is paid by groups that are the crowd themselves (a studio of dozens of accounts in
+//! a quiet contract): their pairs need more co-events, and the group-conditioned second pass
+//! (see `analysis`), where a found group's members are one account, makes up for it. The scan
+//! filters with the uniform chance alone, a lower bound, and survivors get the full expectation.
 //!
 //! *Significance.* `significance = -log10 P(Poisson(expected) >= co_events)`. A pair is reported
 //! when it has at least `min_co_events` and its significance reaches

@@ -276,7 +276,7 @@ pub(crate) fn csr(n_owners: usize, owner_of: &[u32]) -> (Vec<usize>, Vec<u32>) {
 
 /// Profile buckets: fixed-length slices of time, numbered densely from the first trade, with the
 /// active length of each (first to last trade in it, across the whole tape).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Buckets {
     width: i64,
     first: i64,

@@ -99,13 +99,15 @@ pub fn synchronised_pairs(trades: &[TradeEvent], config: &SyncConfig) -> SyncRep
     sync_on(&market, config, None)
 }
 
-/// One entry of an account's sparse profile: its visits in one (lane, bucket) key, and their mean
-/// span as a share of the bucket's active length.
+/// One entry of an account's sparse profile: its visits in one (lane, bucket) key, their mean
+/// span as a share of the bucket's active length, and their crowd: the other accounts near
+/// enough to be met, added over the visits (see [`crowd_of`]).
 #[derive(Debug, Clone, Copy)]
 struct Prof {
     key: u32,
     visits: f32,
     reach: f32,
+    crowd: f32,
 }
 
 /// One counted side event. The fields the scan reads for a neighbour sit together, so that a
@@ -140,6 +142,9 @@ struct Counted {
     /// Per (lane, bucket) key: twice the effective half-window as a share of the bucket's active
     /// length, i.e. the chance that one uniformly placed event falls near another.
     gain: Vec<f32>,
+    /// Per key: the visits of all counted accounts.
+    key_visits: Vec<f32>,
+    buckets: Buckets,
     /// The scan numbers accounts by activity rank; this maps a rank to the market's dense number.
     dense_of: Vec<u32>,
 }
@@ -367,25 +372,82 @@ fn mu_limits(threshold: f64, n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Adds a finished visit `(key, start, end)` to the profile being built from `from` on; while
-/// building, `reach` holds the total span in microseconds.
-fn close_visit(prof: &mut Vec<Prof>, from: usize, visit: Option<(u32, i64, i64)>) {
-    let Some((key, start, end)) = visit else {
-        return;
-    };
-    let span = (end - start) as f32;
+/// An open visit while profiles are built: its key, first and last event times, and first and
+/// last positions in the lane order.
+#[derive(Debug, Clone, Copy)]
+struct OpenVisit {
+    key: u32,
+    start: i64,
+    end: i64,
+    first: usize,
+    last: usize,
+}
+
+/// Adds a finished visit with `crowd` other accounts near it to the profile being built from
+/// `from` on; while building, `reach` holds the total span in microseconds.
+fn close_visit(prof: &mut Vec<Prof>, from: usize, visit: &OpenVisit, crowd: f32) {
+    let span = (visit.end - visit.start) as f32;
     let own = prof.len() > from;
     match prof.last_mut() {
-        Some(p) if own && p.key == key => {
+        Some(p) if own && p.key == visit.key => {
             p.visits += 1.0;
             p.reach += span;
+            p.crowd += crowd;
         }
         _ => prof.push(Prof {
-            key,
+            key: visit.key,
             visits: 1.0,
             reach: span,
+            crowd,
         }),
     }
+}
+
+/// The visits of one account expected to meet one of another's `vx` visits when each of its `vy`
+/// visits meets a given one with chance `g`: `vy (1 - e^{-vx g})`.
+#[inline]
+fn side(vx: f64, vy: f64, g: f64) -> f64 {
+    let z = vx * g;
+    if z < 1e-3 {
+        // 1 - e^{-z} = z (1 - z / 2) to 2e-7 relative here; no transcendental call on the common
+        // path.
+        vy * z * (1.0 - 0.5 * z)
+    } else {
+        vy * -(-z).exp_m1()
+    }
+}
+
+/// The lane positions `lo..hi` near the visit from position `first` to `last` (times
+/// `start..end`): within the window and the fan-out before its first event or after its last,
+/// and those between, inside the lane `lane_lo..lane_end` of `ev`. These are the events a meeting
+/// with the visit can be counted with.
+fn near(
+    ev: &[Ev],
+    (lane_lo, lane_end): (usize, usize),
+    visit: &OpenVisit,
+    window: i64,
+    fanout: usize,
+) -> std::ops::Range<usize> {
+    let floor = lane_lo.max(visit.first.saturating_sub(fanout));
+    let mut lo = visit.first;
+    while lo > floor && ev[lo - 1].ts >= visit.start - window {
+        lo -= 1;
+    }
+    let ceil = lane_end.min(visit.last + fanout + 1);
+    let mut hi = visit.last + 1;
+    while hi < ceil && ev[hi].ts <= visit.end + window {
+        hi += 1;
+    }
+    lo..hi
+}
+
+/// The crowd of a visit: the distinct accounts other than `own` with an event [`near`] it.
+fn crowd_of(ev: &[Ev], near: std::ops::Range<usize>, own: u32, seen: &mut Vec<u32>) -> usize {
+    seen.clear();
+    seen.extend(ev[near].iter().map(|e| e.acct).filter(|&a| a != own));
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len()
 }
 
 /// Cuts `slice` into consecutive pieces of the given sizes (which must add up to its length), for
@@ -508,10 +570,33 @@ fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool], buckets: &Buck
     drop(newpos);
 
     lap(&mut clock, "sync.compact");
-    // Visits and profiles, per block of ranks in parallel: each account's visit numbers (from 1,
-    // across its lanes) and its visits and spans per (lane, bucket), keyed lane-major so that the
-    // keys come out sorted.
+    // The effective half-window per (lane, bucket) is `window`, or the time `fanout` counted
+    // events take at that lane's rate in that bucket, whichever is shorter; `gain` is twice it
+    // as a share of the bucket's active length: the chance that one uniformly placed event falls
+    // near another.
     let n_buckets = buckets.count().max(1);
+    let mut per_key = vec![0u32; n_lanes * n_buckets];
+    per_key
+        .par_chunks_mut(n_buckets)
+        .enumerate()
+        .for_each(|(l, counts)| {
+            for e in &ev[lane_start[l]..lane_start[l + 1]] {
+                counts[buckets.of(e.ts)] += 1;
+            }
+        });
+    let gain: Vec<f64> = per_key
+        .iter()
+        .enumerate()
+        .map(|(key, &n)| {
+            let len = buckets.len[key % n_buckets];
+            let half = (fanout as f64 * len / f64::from(n.max(1))).min(window as f64);
+            2.0 * half / len
+        })
+        .collect();
+
+    // Visits and profiles, per block of ranks in parallel: each account's visit numbers (from 1,
+    // across its lanes) and its visits, spans and crowds per (lane, bucket), keyed lane-major so
+    // that the keys come out sorted.
     let mut own_visit = vec![0u32; n_kept];
     let blocks_out: Vec<(Vec<Prof>, Vec<usize>)> =
         split_by_sizes(&mut own_visit, (0..blocks).map(block_size))
@@ -527,22 +612,40 @@ fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool], buckets: &Buck
                     let before = prof.len();
                     let mut number = 0u32;
                     for (lane, run) in lane_runs(&own_lane[range.clone()]) {
+                        let (lane_lo, lane_end) =
+                            (lane_start[lane as usize], lane_start[lane as usize + 1]);
+                        let mut seen = Vec::new();
+                        let mut close = |prof: &mut Vec<Prof>, o: &OpenVisit| {
+                            let around = near(&ev, (lane_lo, lane_end), o, window, fanout);
+                            let crowd = crowd_of(&ev, around, r as u32, &mut seen);
+                            close_visit(prof, before, o, crowd as f32);
+                        };
                         let mut visits = Visits::new(window);
-                        // The open visit: key, start, last event time.
-                        let mut open: Option<(u32, i64, i64)> = None;
+                        let mut open: Option<OpenVisit> = None;
                         for k in range.start + run.start..range.start + run.end {
-                            let t = own_ts[k];
+                            let (t, pos) = (own_ts[k], acct_pos[k] as usize);
                             if visits.step(t) {
                                 number += 1;
-                                close_visit(&mut prof, before, open.take());
+                                if let Some(o) = open.take() {
+                                    close(&mut prof, &o);
+                                }
                                 let key = lane * n_buckets as u32 + buckets.of(t) as u32;
-                                open = Some((key, t, t));
+                                open = Some(OpenVisit {
+                                    key,
+                                    start: t,
+                                    end: t,
+                                    first: pos,
+                                    last: pos,
+                                });
                             } else if let Some(o) = open.as_mut() {
-                                o.2 = t;
+                                o.end = t;
+                                o.last = pos;
                             }
                             visit_out[k - base] = number;
                         }
-                        close_visit(&mut prof, before, open);
+                        if let Some(o) = open {
+                            close(&mut prof, &o);
+                        }
                     }
                     for p in &mut prof[before..] {
                         // While counting, `reach` holds the total span in microseconds.
@@ -575,27 +678,10 @@ fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool], buckets: &Buck
         }
         prof.extend(block);
     }
-
-    // The effective half-window per (lane, bucket) is `window`, or the time `fanout` counted
-    // events take at that lane's rate in that bucket, whichever is shorter.
-    let mut per_key = vec![0u32; n_lanes * n_buckets];
-    per_key
-        .par_chunks_mut(n_buckets)
-        .enumerate()
-        .for_each(|(l, counts)| {
-            for e in &ev[lane_start[l]..lane_start[l + 1]] {
-                counts[buckets.of(e.ts)] += 1;
-            }
-        });
-    let gain = per_key
-        .iter()
-        .enumerate()
-        .map(|(key, &n)| {
-            let len = buckets.len[key % n_buckets];
-            let half = (fanout as f64 * len / f64::from(n.max(1))).min(window as f64);
-            (2.0 * half / len) as f32
-        })
-        .collect();
+    let mut key_visits = vec![0f32; n_lanes * n_buckets];
+    for p in &prof {
+        key_visits[p.key as usize] += p.visits;
+    }
 
     Counted {
         window,
@@ -607,7 +693,9 @@ fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool], buckets: &Buck
         own_visit,
         prof_start,
         prof,
-        gain,
+        gain: gain.into_iter().map(|g| g as f32).collect(),
+        key_visits,
+        buckets: buckets.clone(),
         dense_of,
     }
 }
@@ -763,32 +851,108 @@ impl Counted {
         scratch.touched.len()
     }
 
-    /// The co-events expected in one key from visits `va`, `vb` with reaches `ra`, `rb`:
-    /// `min(vb (1 - e^{-va x}), va (1 - e^{-vb x}))`, `x = gain + ra + rb`. Symmetric to the bit.
+    /// The co-events expected in one key from profile entries `x` and `y` if both placed their
+    /// visits uniformly in the bucket: `min(v_y (1 - e^{-v_x g}), v_x (1 - e^{-v_y g}))`, `g =
+    /// gain + r_x + r_y` with `r` the mean spans. Never above [`Counted::term`]. Symmetric to the
+    /// bit.
     #[inline]
-    fn term(&self, key: u32, va: f32, ra: f32, vb: f32, rb: f32) -> f64 {
-        let x = f64::from(self.gain[key as usize]) + (f64::from(ra) + f64::from(rb));
-        let (va, vb) = (f64::from(va), f64::from(vb));
-        let y = va.max(vb) * x;
-        if y < 1e-3 {
-            // 1 - e^{-y} = y (1 - y / 2) to 2e-7 relative here, and the larger exponent gives
-            // the smaller term; no transcendental call on the common path.
-            va * vb * x * (1.0 - 0.5 * y)
-        } else {
-            let from_b = vb * -(-va * x).exp_m1();
-            let from_a = va * -(-vb * x).exp_m1();
-            from_a.min(from_b)
+    fn term_uniform(&self, x: &Prof, y: &Prof) -> f64 {
+        let g = f64::from(self.gain[x.key as usize]) + (f64::from(x.reach) + f64::from(y.reach));
+        let (vx, vy) = (f64::from(x.visits), f64::from(y.visits));
+        side(vx, vy, g).min(side(vy, vx, g))
+    }
+
+    /// The chance that a visit of another account, placed as the key's visits are, falls near a
+    /// given visit of `x`, on average over `x`'s visits, leaving out `partner` visits of the
+    /// other account found near `x`'s: the larger of the uniform chance (effective window plus
+    /// span) and `x`'s crowd as a share of the key's visits. Trades in a moment the whole market
+    /// trades in are expected to meet; the partner's own presence is not part of that market.
+    #[inline]
+    fn chance(&self, x: &Prof, partner: f32) -> f64 {
+        let key = x.key as usize;
+        let uniform = f64::from(self.gain[key]) + f64::from(x.reach);
+        let crowd = (f64::from(x.crowd) - f64::from(partner)).max(0.0);
+        let all = f64::from(self.key_visits[key]).max(1.0);
+        uniform.max(crowd / f64::from(x.visits) / all)
+    }
+
+    /// The co-events expected in one key between `x` and `y`, placing each one's visits as the
+    /// key's visits are placed: `min(v_y (1 - e^{-v_x (c_x + r_y)}), v_x (1 - e^{-v_y (c_y +
+    /// r_x)}))` with `c` from [`Counted::chance`] and `px`, `py` the visits of the other found
+    /// near `x`'s and `y`'s. Symmetric to the bit.
+    #[inline]
+    fn term(&self, x: &Prof, px: f32, y: &Prof, py: f32) -> f64 {
+        let (vx, vy) = (f64::from(x.visits), f64::from(y.visits));
+        let from_y = side(vx, vy, self.chance(x, px) + f64::from(y.reach));
+        let from_x = side(vy, vx, self.chance(y, py) + f64::from(x.reach));
+        from_x.min(from_y)
+    }
+
+    /// For each key of `a`'s profile (in key order), how many of `a`'s visits there have an
+    /// event of `b` near them: the part of `a`'s crowd that `b` makes.
+    fn partner_visits(&self, a: u32, b: u32) -> Vec<(u32, f32)> {
+        let n_buckets = self.buckets.count().max(1) as u32;
+        let mut out: Vec<(u32, f32)> = Vec::new();
+        let range = self.acct_start[a as usize]..self.acct_start[a as usize + 1];
+        let (pos, visit) = (&self.acct_pos[range.clone()], &self.own_visit[range]);
+        let mut i = 0;
+        while i < pos.len() {
+            let mut j = i + 1;
+            while j < pos.len() && visit[j] == visit[i] {
+                j += 1;
+            }
+            let (first, last) = (pos[i] as usize, pos[j - 1] as usize);
+            let lane = self.lane_of(first as u32);
+            let o = OpenVisit {
+                key: lane as u32 * n_buckets + self.buckets.of(self.ev[first].ts) as u32,
+                start: self.ev[first].ts,
+                end: self.ev[last].ts,
+                first,
+                last,
+            };
+            let bounds = (self.lane_start[lane], self.lane_start[lane + 1]);
+            let around = near(&self.ev, bounds, &o, self.window, self.fanout);
+            if self.ev[around].iter().any(|e| e.acct == b) {
+                match out.last_mut() {
+                    Some(last) if last.0 == o.key => last.1 += 1.0,
+                    _ => out.push((o.key, 1.0)),
+                }
+            }
+            i = j;
         }
+        out
     }
 
-    /// The co-events of `a` and `b` expected by chance; symmetric in `a` and `b`.
+    /// The co-events of `a` and `b` expected by chance, each placing its visits as the market's
+    /// visits are placed in every key (see [`Counted::chance`]); symmetric in `a` and `b`.
     fn expected(&self, a: u32, b: u32) -> f64 {
-        self.expected_up_to(a, b, f64::INFINITY)
+        let (pa, pb) = (self.profile(a), self.profile(b));
+        let (na, nb) = (self.partner_visits(a, b), self.partner_visits(b, a));
+        let of = |n: &[(u32, f32)], key: u32| {
+            n.binary_search_by_key(&key, |x| x.0)
+                .map_or(0.0, |i| n[i].1)
+        };
+        let (mut i, mut j) = (0, 0);
+        let mut mu = 0.0;
+        while i < pa.len() && j < pb.len() {
+            match pa[i].key.cmp(&pb[j].key) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    let key = pa[i].key;
+                    mu += self.term(&pa[i], of(&na, key), &pb[j], of(&nb, key));
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        mu
     }
 
-    /// [`Counted::expected`], but giving up as soon as the sum passes `limit`. Walks the shorter
-    /// profile and finds its keys in the longer one by binary search: a light account against a
-    /// market-wide one costs a few probes, not the long profile. Shared keys are summed in key
+    /// A lower bound of [`Counted::expected`] from [`Counted::term_uniform`], giving up as soon as
+    /// the sum passes `limit`. Walks the shorter profile and finds its keys in the longer one by
+    /// binary search: a light account against a market-wide one costs a few probes, not the long
+    /// profile. Shared keys are summed in key
     /// order whichever side is shorter, so both accounts of a pair get the same bits.
     fn expected_up_to(&self, a: u32, b: u32, limit: f64) -> f64 {
         let (pa, pb) = (self.profile(a), self.profile(b));
@@ -804,7 +968,7 @@ impl Counted {
             match rest.binary_search_by_key(&x.key, |p| p.key) {
                 Ok(i) => {
                     let y = rest[i];
-                    mu += self.term(x.key, x.visits, x.reach, y.visits, y.reach);
+                    mu += self.term_uniform(x, &y);
                     if mu > limit {
                         return mu;
                     }
@@ -956,6 +1120,83 @@ mod tests {
                 assert!(c.expected_up_to(a, b, limit) > limit || x == 0.0);
             }
         }
+    }
+
+    /// A market of `n` accounts over `days` days: quiet random trades all day, a crowd of
+    /// `crowd` accounts trading one contract in the same second at `bursts` moments a day (the
+    /// open, a release), each taking part with chance one half, and accounts 0 and 1 trading
+    /// together, away from the crowds, at `planted` moments.
+    fn bursty(n: u32, days: i64, bursts: usize, crowd: u32, planted: usize) -> Vec<TradeEvent> {
+        use rand_xoshiro::Xoshiro256PlusPlus;
+        use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+        let mut below = move |n: i64| (rng.next_u64() % n as u64) as i64;
+        let day = 86_400_000_000i64;
+        let session = 4 * 3_600_000_000i64;
+        let mut trades = Vec::new();
+        let mut push = |ts: i64, instrument: u32, buy: u32, sell: u32| {
+            let id = trades.len() as u32;
+            trades.push(TradeEvent {
+                id,
+                ts,
+                instrument,
+                buy: NodeId(buy),
+                sell: NodeId(sell),
+                price: 100.0,
+                volume: 1,
+            });
+        };
+        // Counterparties: a pool of accounts that nobody else uses.
+        for d in 0..days {
+            let start = d * day;
+            for _ in 0..2000 {
+                let a = 2 + below(i64::from(n) - 2) as u32;
+                let c = n + below(2000) as u32;
+                push(start + below(session), below(2) as u32, a, c);
+            }
+            for k in 0..bursts {
+                let t0 = start + (k as i64 + 1) * session / (bursts as i64 + 1);
+                for a in 2..2 + crowd {
+                    if below(2) == 0 {
+                        let c = n + below(2000) as u32;
+                        push(t0 + below(1_000_000), 0, a, c);
+                    }
+                }
+            }
+        }
+        for _ in 0..planted {
+            let t = below(days) * day + below(session);
+            let (c, e) = (n + below(2000) as u32, n + below(2000) as u32);
+            push(t, 1, 0, c);
+            push(t + below(500_000), 1, 1, e);
+        }
+        trades.sort_by_key(|t| (t.ts, t.id));
+        for (i, t) in trades.iter_mut().enumerate() {
+            t.id = i as u32;
+        }
+        trades
+    }
+
+    #[test]
+    fn a_crowd_the_market_gathers_is_not_synchronised_trading() {
+        // 150 accounts meet at 3 moments a day for 20 days: any two of them about 15 times, far
+        // more than uniform trading would give. Only the planted pair trades together by itself.
+        let trades = bursty(600, 20, 3, 150, 10);
+        let report = synchronised_pairs(&trades, &SyncConfig::default());
+        let pairs: Vec<(u32, u32)> = report.pairs.iter().map(|p| (p.a.0, p.b.0)).collect();
+        let first = &pairs[..pairs.len().min(8)];
+        assert_eq!(
+            pairs,
+            vec![(0, 1)],
+            "{} pairs, first {first:?}",
+            pairs.len()
+        );
+        // The crowd's pairs do meet often: the scan sees them, the expectation explains them.
+        assert!(
+            report.co_occurring_pairs > 5_000,
+            "{}",
+            report.co_occurring_pairs
+        );
     }
 
     #[test]
