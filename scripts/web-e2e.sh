@@ -19,7 +19,9 @@ echo "== web: browser"
 scripts/ensure-browser.sh
 
 echo "== web: ctrlgraph binary"
-cargo build --locked --bin ctrlgraph
+# The binary the workspace's tests use: after `cargo test --workspace` this builds nothing, while
+# `cargo build --bin ctrlgraph` alone resolves features differently and rebuilds dependencies.
+cargo test --workspace --locked --no-run
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 export CTRLGRAPH_BIN="$target_dir/debug/ctrlgraph"
 export CTRLGRAPH_ARTEFACTS="$root/target/test-artefacts/web"

@@ -305,6 +305,18 @@ pub fn analyze_cmd(ctx: &Ctx, args: &AnalyzeArgs) -> Result<()> {
         results.links,
         results.wash_trades.len(),
     );
+    if !results.resolved.is_empty() {
+        let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
+        for r in &results.resolved {
+            *by_reason.entry(r.reason.as_str()).or_default() += 1;
+        }
+        let reasons: Vec<String> = by_reason.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        outln!(
+            "{} person and company records resolved to another record of the same subject ({})",
+            results.resolved.len(),
+            reasons.join(", ")
+        );
+    }
     outln!("stage timings:");
     for t in &results.timings {
         outln!("  {:<14} {:>8.2}s", t.stage, t.seconds);

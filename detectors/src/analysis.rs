@@ -15,8 +15,10 @@ use crate::evidence::{
 };
 use crate::flows::{FlowConfig, TransferEvent, identical_amount_flows, similar_amount_fans};
 use crate::groups::{Group, GroupConfig, assemble, compare_with_reported, stable_ids};
+use crate::resolution;
 use crate::results::{
-    AnalysisResults, CandidateRecord, GroupRecord, StageTiming, WashRecord, link_record,
+    AnalysisResults, CandidateRecord, GroupRecord, ResolvedRecord, StageTiming, WashRecord,
+    link_record,
 };
 
 /// Every setting of an analysis run. Plain data: it reads from and writes to TOML or JSON, and
@@ -79,6 +81,20 @@ pub fn run(
             seconds,
         });
     };
+
+    stage("resolution");
+    let t = Instant::now();
+    let resolution = resolution::resolve(g);
+    let merged = resolution.merged();
+    tracing::info!(merged, "records joined to another record of their subject");
+    let contracted;
+    let g = if merged > 0 {
+        contracted = g.contracted(&resolution.rep);
+        &contracted
+    } else {
+        g
+    };
+    timed("resolution", &mut timings, t);
 
     stage("control");
     let t = Instant::now();
@@ -185,6 +201,16 @@ pub fn run(
     stage("results");
     let t = Instant::now();
     let mut results = to_results(g, &evidence, &groups, input);
+    results.resolved = resolution
+        .matches
+        .iter()
+        .map(|m| ResolvedRecord {
+            record: g.key(m.record).to_owned(),
+            subject: g.key(resolution.rep[m.record.index()]).to_owned(),
+            with: g.key(m.with).to_owned(),
+            reason: m.reason.as_str().to_owned(),
+        })
+        .collect();
     timed("results", &mut timings, t);
     results.timings = timings;
     Ok(Analysis {
@@ -474,5 +500,110 @@ fn to_results(
         timings: Vec::new(),
         accounts: g.nodes_of_kind(graph_core::NodeKind::Account).count() as u64,
         links: ev.links.len() as u64,
+        resolved: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use graph_core::GraphBuilder;
+    use graph_core::model::{
+        Account, AccountType, Entity, Extra, Officer, OfficerRole, Person, Record,
+    };
+
+    fn sourced(source: &str) -> Extra {
+        let mut extra = Extra::new();
+        extra.insert("source".into(), source.into());
+        extra
+    }
+
+    /// A legal representative (registry) holds one account; her company holds the other, but the
+    /// account's holder is the member's client record of the company, not the registry's.
+    fn officer_and_client_record(client_uscc: Option<&str>) -> PropertyGraph {
+        let entity = |id: &str, uscc: Option<&str>, source: &str| {
+            Record::Entity(Entity {
+                entity_id: id.into(),
+                name: Some("珠海锦合商贸有限公司".into()),
+                uscc: uscc.map(Into::into),
+                kind: None,
+                registered_capital: None,
+                established: None,
+                status: None,
+                extra: sourced(source),
+            })
+        };
+        let account = |id: &str, holder: &str| {
+            Record::Account(Account {
+                account_id: id.into(),
+                holder_id: holder.into(),
+                member_id: None,
+                account_type: Some(AccountType::Individual),
+                open_date: None,
+                status: None,
+                extra: Extra::new(),
+            })
+        };
+        let mut b = GraphBuilder::new();
+        for r in [
+            Record::Person(Person {
+                person_id: "P1".into(),
+                name: Some("蔡宇敏".into()),
+                id_number: Some("350206198204234550".into()),
+                extra: sourced("registry"),
+            }),
+            entity("R1", Some("914400006636P9J92A"), "registry"),
+            // Another registry company of the same name keeps the name rule out of it.
+            entity("R2", Some("914400006636P9J93B"), "registry"),
+            entity("K1", client_uscc, "kyc:M8012"),
+            Record::Officer(Officer {
+                person_id: "P1".into(),
+                entity_id: "R1".into(),
+                role: OfficerRole::LegalRep,
+                extra: Extra::new(),
+            }),
+            account("A1", "K1"),
+            account("A2", "P1"),
+        ] {
+            b.add_record(&r);
+        }
+        b.finish()
+    }
+
+    fn grouped(g: &PropertyGraph) -> (Vec<Vec<String>>, Vec<ResolvedRecord>) {
+        let input = AnalysisInput {
+            trades: &[],
+            trade_ids: &[],
+            transfers: &[],
+            reported: &[],
+            previous: &[],
+        };
+        let a = run(g, &input, &AnalysisConfig::default(), &mut |_| {}).unwrap();
+        let groups = a
+            .results
+            .groups
+            .iter()
+            .map(|gr| gr.accounts.clone())
+            .collect();
+        (groups, a.results.resolved)
+    }
+
+    #[test]
+    fn control_reaches_the_accounts_of_a_client_record_of_the_same_company() {
+        let (groups, resolved) = grouped(&officer_and_client_record(Some("914400006636P9J92A")));
+        assert_eq!(groups, vec![vec!["A1".to_owned(), "A2".to_owned()]]);
+        assert_eq!(
+            resolved,
+            vec![ResolvedRecord {
+                record: "K1".into(),
+                subject: "R1".into(),
+                with: "R1".into(),
+                reason: "same_uscc".into(),
+            }]
+        );
+        // Without the code nothing says K1 is R1, and the legal representative reaches nothing.
+        let (groups, resolved) = grouped(&officer_and_client_record(None));
+        assert!(groups.is_empty(), "{groups:?}");
+        assert!(resolved.is_empty());
     }
 }

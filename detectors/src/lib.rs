@@ -1,6 +1,7 @@
 //! ctrlgraph's detectors: who controls what, which accounts are linked by what evidence, and which
 //! groups of accounts are suspected to be under one control.
 //!
+//! - [`resolution`]: person and company records of one real subject joined into one node.
 //! - [`control`]: recursive majority control, look-through ownership, ultimate controllers.
 //! - [`behaviour`]: synchronised trading, wash trades and matched trades from the trade tape.
 //! - [`evidence`]: links between accounts, each signal coded by criterion C1–C8 and weighted.
@@ -23,4 +24,5 @@ pub mod eval;
 pub mod evidence;
 pub mod flows;
 pub mod groups;
+pub mod resolution;
 pub mod results;

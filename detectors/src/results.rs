@@ -171,6 +171,22 @@ pub struct AnalysisResults {
     pub timings: Vec<StageTiming>,
     pub accounts: u64,
     pub links: u64,
+    /// Person and company records joined to another record of the same subject, which stands
+    /// for both in the analysis.
+    pub resolved: Vec<ResolvedRecord>,
+}
+
+/// A record that entity resolution joined to another record's subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedRecord {
+    /// The joined record's id.
+    pub record: String,
+    /// The record that stands for the subject in the analysis.
+    pub subject: String,
+    /// The record it was compared with, and why they are one: `same_uscc`, `same_id_number`,
+    /// `same_name_as_registry`.
+    pub with: String,
+    pub reason: String,
 }
 
 fn path_hops(g: &PropertyGraph, path: &[EdgeId]) -> Vec<PathHop> {

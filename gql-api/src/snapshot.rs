@@ -147,6 +147,7 @@ impl Snapshot {
             timings: Vec::new(),
             accounts: 0,
             links: 0,
+            resolved: Vec::new(),
         });
         let links = service::load_links(store).map_err(ApiError::service)?;
         let embeddings = service::load_embeddings(store).map_err(ApiError::service)?;

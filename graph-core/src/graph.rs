@@ -239,16 +239,38 @@ pub struct Unresolved {
     pub id: String,
 }
 
+/// A hash of an edge's data, telling identical edges apart from different ones of one kind.
+fn edge_fingerprint(d: &EdgeData) -> u64 {
+    // The debug form spells every field, floats included, and the data is small.
+    ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(format!("{d:?}"))
+}
+
 /// The interned key of an identifier node: kind and normalised value, in a namespace that cannot
 /// collide with dataset ids (which never contain the unit separator).
 fn identifier_key(kind: IdentifierKind, value: &str) -> String {
     format!("\u{1f}{}\u{1f}{}", kind.as_str(), value)
 }
 
+/// What tells one person or company record from another: the keys entity resolution compares.
+/// Kept for persons (identity number) and entities (name and USCC), with the record's source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubjectKeys {
+    /// The entity's name, as ingested (already NFKC-normalised).
+    pub name: Option<Box<str>>,
+    /// The entity's unified social credit code.
+    pub uscc: Option<Box<str>>,
+    /// The person's identity number, masked or not.
+    pub id_number: Option<Box<str>>,
+    /// Where the record came from (`registry`, `kyc:M0007`); absent when the file has no
+    /// `source` column.
+    pub source: Option<Box<str>>,
+}
+
 /// Builds a [`PropertyGraph`] from records.
 #[derive(Debug, Default)]
 pub struct GraphBuilder {
     keys: IndexSet<Box<str>, ahash::RandomState>,
+    subjects: AHashMap<u32, SubjectKeys>,
     graph: Graph<NodeData, EdgeData, petgraph::Directed, u32>,
     transfers: AHashMap<(u32, u32), EdgeIndex<u32>>,
     trades: AHashMap<(u32, u32, u32), EdgeIndex<u32>>,
@@ -301,10 +323,23 @@ impl GraphBuilder {
                 self.add_node(&m.member_id, NodeData::Member);
             }
             Record::Person(p) => {
-                self.add_node(&p.person_id, NodeData::Person);
+                let n = self.add_node(&p.person_id, NodeData::Person);
+                let keys = SubjectKeys {
+                    id_number: p.id_number.as_deref().map(Into::into),
+                    source: p.extra.get("source").map(|s| s.as_str().into()),
+                    ..SubjectKeys::default()
+                };
+                self.subjects.insert(n.0, keys);
             }
             Record::Entity(e) => {
-                self.add_node(&e.entity_id, NodeData::Entity { kind: e.kind });
+                let n = self.add_node(&e.entity_id, NodeData::Entity { kind: e.kind });
+                let keys = SubjectKeys {
+                    name: e.name.as_deref().map(Into::into),
+                    uscc: e.uscc.as_deref().map(Into::into),
+                    source: e.extra.get("source").map(|s| s.as_str().into()),
+                    id_number: None,
+                };
+                self.subjects.insert(n.0, keys);
             }
             Record::Account(a) => {
                 self.add_node(
@@ -449,6 +484,13 @@ impl GraphBuilder {
             .collect();
         let out = Csr::build(nodes.len(), &edges, |e| (e.src, e.dst));
         let inn = Csr::build(nodes.len(), &edges, |e| (e.dst, e.src));
+        let mut subjects: Vec<(NodeId, SubjectKeys)> = self
+            .subjects
+            .into_iter()
+            .filter(|(_, k)| *k != SubjectKeys::default())
+            .map(|(n, k)| (NodeId(n), k))
+            .collect();
+        subjects.sort_unstable_by_key(|(n, _)| *n);
         PropertyGraph {
             keys: self.keys,
             nodes,
@@ -456,6 +498,7 @@ impl GraphBuilder {
             out,
             inn,
             instruments: self.instruments,
+            subjects,
         }
     }
 }
@@ -555,9 +598,80 @@ pub struct PropertyGraph {
     out: Csr,
     inn: Csr,
     instruments: IndexSet<Box<str>, ahash::RandomState>,
+    /// The resolution keys of persons and entities that have any, by node.
+    subjects: Vec<(NodeId, SubjectKeys)>,
 }
 
 impl PropertyGraph {
+    /// The resolution keys of the persons and entities that have any, in node order.
+    pub fn subject_keys(&self) -> &[(NodeId, SubjectKeys)] {
+        &self.subjects
+    }
+
+    /// The graph with every node's edges moved to its representative `rep[node]` (the identity
+    /// for a node that stands for itself), as when several records of one real subject become
+    /// one node. Nodes and ids stay; a record that is not its own representative keeps no edge.
+    /// Edges that would join a subject to itself are dropped, identical edges are kept once,
+    /// and two holdings of one owner in one entity become one with the larger share (two
+    /// records of one holding must not add up).
+    pub fn contracted(&self, rep: &[NodeId]) -> PropertyGraph {
+        assert_eq!(rep.len(), self.nodes.len(), "one representative per node");
+        let moved = |e: &Edge| (rep[e.src.index()], rep[e.dst.index()]) != (e.src, e.dst);
+        // What the edges that stay where they are already say: a moved edge repeating one of
+        // them adds nothing.
+        let mut seen: ahash::AHashSet<(NodeId, NodeId, u64)> = self
+            .edges
+            .iter()
+            .filter(|e| !moved(e))
+            .map(|e| (e.src, e.dst, edge_fingerprint(&e.data)))
+            .collect();
+        let mut edges: Vec<Edge> = Vec::with_capacity(self.edges.len());
+        // The holding kept for each (owner, entity), and whether it was moved there.
+        let mut owns: AHashMap<(NodeId, NodeId), (usize, bool)> = AHashMap::new();
+        for e in &self.edges {
+            let (src, dst) = (rep[e.src.index()], rep[e.dst.index()]);
+            if src == dst && e.src != e.dst {
+                continue;
+            }
+            let was_moved = moved(e);
+            if let EdgeData::Owns { share_max, .. } = e.data {
+                match owns.get(&(src, dst)) {
+                    Some(&(i, first_moved)) if was_moved || first_moved => {
+                        if let EdgeData::Owns {
+                            share_max: kept, ..
+                        } = edges[i].data
+                            && share_max > kept
+                        {
+                            edges[i].data = e.data;
+                        }
+                        continue;
+                    }
+                    _ => {
+                        owns.insert((src, dst), (edges.len(), was_moved));
+                    }
+                }
+            } else if was_moved && !seen.insert((src, dst, edge_fingerprint(&e.data))) {
+                continue;
+            }
+            edges.push(Edge {
+                src,
+                dst,
+                data: e.data,
+            });
+        }
+        let out = Csr::build(self.nodes.len(), &edges, |e| (e.src, e.dst));
+        let inn = Csr::build(self.nodes.len(), &edges, |e| (e.dst, e.src));
+        PropertyGraph {
+            keys: self.keys.clone(),
+            nodes: self.nodes.clone(),
+            edges,
+            out,
+            inn,
+            instruments: self.instruments.clone(),
+            subjects: self.subjects.clone(),
+        }
+    }
+
     /// Number of nodes.
     pub fn node_count(&self) -> usize {
         self.nodes.len()
@@ -738,6 +852,75 @@ mod tests {
             count: Some(3),
             extra: Extra::new(),
         })
+    }
+
+    fn entity(id: &str) -> Record {
+        Record::Entity(Entity {
+            entity_id: id.into(),
+            name: None,
+            uscc: Some("91440000605529Y77N".into()),
+            kind: None,
+            registered_capital: None,
+            established: None,
+            status: None,
+            extra: Extra::new(),
+        })
+    }
+
+    fn owns(owner: &str, entity: &str, pct: f64) -> Record {
+        Record::Shareholding(Shareholding {
+            owner_id: owner.into(),
+            entity_id: entity.into(),
+            share_min: pct,
+            share_max: pct,
+            kind: ShareKind::Equity,
+            extra: Extra::new(),
+        })
+    }
+
+    #[test]
+    fn contraction_moves_edges_to_the_representative_once() {
+        let mut b = GraphBuilder::new();
+        for r in [
+            person("P1"),
+            entity("K"),
+            entity("R"),
+            account("A1", "K"),
+            account("A2", "R"),
+            // The same holding in both records of one company: one holding after, not 120%.
+            owns("P1", "K", 60.0),
+            owns("P1", "R", 55.0),
+            // A holding between the two records of one subject joins it to itself.
+            owns("K", "R", 10.0),
+            ident("K", IdentifierKind::Phone, "13800000000"),
+            ident("R", IdentifierKind::Phone, "13800000000"),
+        ] {
+            b.add_record(&r);
+        }
+        let g = b.finish();
+        assert_eq!(
+            g.subject_keys().len(),
+            2,
+            "the two entities with a code, not the bare person"
+        );
+        let (k, r) = (g.find("K").unwrap(), g.find("R").unwrap());
+        let mut rep: Vec<NodeId> = g.node_ids().collect();
+        rep[k.index()] = r;
+        let c = g.contracted(&rep);
+        assert_eq!(c.node_count(), g.node_count());
+        let a1 = c.find("A1").unwrap();
+        assert_eq!(c.holder(a1), Some(r));
+        assert_eq!(c.degree(k), 0, "the joined record keeps no edge");
+        let held: Vec<EdgeData> = c
+            .in_of(r, EdgeKind::Owns)
+            .map(|x| c.edge(x.edge).data)
+            .collect();
+        assert_eq!(held.len(), 1, "{held:?}");
+        assert!(matches!(held[0], EdgeData::Owns { share_max, .. } if share_max == 60.0));
+        assert_eq!(c.out_of(r, EdgeKind::HasIdentifier).len(), 1);
+        // Nothing moved: the same graph.
+        let same = g.contracted(&g.node_ids().collect::<Vec<_>>());
+        assert_eq!(same.edges(), g.edges());
     }
 
     #[test]

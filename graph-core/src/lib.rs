@@ -13,6 +13,6 @@ pub mod stats;
 
 pub use graph::{
     Adjacent, Edge, EdgeData, EdgeId, EdgeKind, GraphBuilder, MemoryUse, NodeData, NodeId,
-    NodeKind, PropertyGraph, Unresolved,
+    NodeKind, PropertyGraph, SubjectKeys, Unresolved,
 };
 pub use stats::GraphStats;

@@ -101,7 +101,7 @@ pub fn synchronised_pairs(trades: &[TradeEvent], config: &SyncConfig) -> SyncRep
 
 /// One entry of an account's sparse profile: its visits in one (lane, bucket) key, their mean
 /// span as a share of the bucket's active length, and their crowd: the other accounts near
-/// enough to be met, added over the visits (see [`crowd_of`]).
+/// enough to be met, added over the visits (see [`Marks::crowd_of`]).
 #[derive(Debug, Clone, Copy)]
 struct Prof {
     key: u32,
@@ -441,13 +441,38 @@ fn near(
     lo..hi
 }
 
-/// The crowd of a visit: the distinct accounts other than `own` with an event [`near`] it.
-fn crowd_of(ev: &[Ev], near: std::ops::Range<usize>, own: u32, seen: &mut Vec<u32>) -> usize {
-    seen.clear();
-    seen.extend(ev[near].iter().map(|e| e.acct).filter(|&a| a != own));
-    seen.sort_unstable();
-    seen.dedup();
-    seen.len()
+/// Which accounts one visit's crowd has counted: `at[account] == stamp`, a new stamp per visit.
+#[derive(Debug)]
+struct Marks {
+    stamp: u32,
+    at: Vec<u32>,
+}
+
+impl Marks {
+    fn new(accounts: usize) -> Self {
+        Marks {
+            stamp: 0,
+            at: vec![0; accounts],
+        }
+    }
+
+    /// The crowd of a visit: the distinct accounts other than `own` with an event [`near`] it.
+    fn crowd_of(&mut self, ev: &[Ev], near: std::ops::Range<usize>, own: u32) -> usize {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.at.fill(0);
+            self.stamp = 1;
+        }
+        let mut n = 0;
+        for e in &ev[near] {
+            let at = &mut self.at[e.acct as usize];
+            if e.acct != own && *at != self.stamp {
+                *at = self.stamp;
+                n += 1;
+            }
+        }
+        n
+    }
 }
 
 /// Cuts `slice` into consecutive pieces of the given sizes (which must add up to its length), for
@@ -607,6 +632,7 @@ fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool], buckets: &Buck
                 let base = acct_start[ranks.start];
                 let mut prof: Vec<Prof> = Vec::new();
                 let mut lens = Vec::with_capacity(ranks.len());
+                let mut marks = Marks::new(n_acct);
                 for r in ranks {
                     let range = acct_start[r]..acct_start[r + 1];
                     let before = prof.len();
@@ -614,10 +640,9 @@ fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool], buckets: &Buck
                     for (lane, run) in lane_runs(&own_lane[range.clone()]) {
                         let (lane_lo, lane_end) =
                             (lane_start[lane as usize], lane_start[lane as usize + 1]);
-                        let mut seen = Vec::new();
                         let mut close = |prof: &mut Vec<Prof>, o: &OpenVisit| {
                             let around = near(&ev, (lane_lo, lane_end), o, window, fanout);
-                            let crowd = crowd_of(&ev, around, r as u32, &mut seen);
+                            let crowd = marks.crowd_of(&ev, around, r as u32);
                             close_visit(prof, before, o, crowd as f32);
                         };
                         let mut visits = Visits::new(window);
