@@ -8,6 +8,8 @@
 //!
 //! - two entities with the same unified social credit code;
 //! - two persons with the same full (unmasked) identity number;
+//! - a person whose identity number is masked (`310101********1234`) and the one subject of the
+//!   same name (spacing and case folded) whose number agrees on every character both show;
 //! - an entity from a non-registry source (`kyc:M0007`) and the one registry entity whose name is
 //!   the same once spacing, brackets, case and the legal form (有限责任公司 / 有限公司) are folded,
 //!   when no other registry entity has that name and their codes do not differ.
@@ -35,6 +37,8 @@ pub enum MatchReason {
     SameIdNumber,
     /// The same name, folded, as exactly one registry entity.
     SameNameAsRegistry,
+    /// A masked identity number that agrees with the one subject of the same name.
+    MaskedIdNumberAndName,
 }
 
 impl MatchReason {
@@ -44,6 +48,7 @@ impl MatchReason {
             MatchReason::SameUscc => "same_uscc",
             MatchReason::SameIdNumber => "same_id_number",
             MatchReason::SameNameAsRegistry => "same_name_as_registry",
+            MatchReason::MaskedIdNumberAndName => "masked_id_number_and_name",
         }
     }
 }
@@ -103,6 +108,35 @@ pub fn name_key(name: &str) -> String {
         out = out.replace("有限责任公司", "有限公司");
     }
     out
+}
+
+/// A masked identity number as compared: 18 characters of which some are `*`, upper case.
+fn masked_key(k: &SubjectKeys) -> Option<Vec<char>> {
+    let id: Vec<char> = k
+        .id_number
+        .as_deref()?
+        .trim()
+        .to_ascii_uppercase()
+        .chars()
+        .collect();
+    (id.len() == 18 && id.contains(&'*')).then_some(id)
+}
+
+/// Whether two identity numbers agree on every character both show.
+fn agrees(masked: &[char], other: &[char]) -> bool {
+    masked.len() == other.len()
+        && masked
+            .iter()
+            .zip(other)
+            .all(|(a, b)| *a == '*' || *b == '*' || a == b)
+}
+
+/// A person's name as compared: no spaces, lower case.
+fn person_name_key(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_whitespace() && *c != '·' && *c != '.')
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn is_registry(k: &SubjectKeys) -> bool {
@@ -237,6 +271,56 @@ pub fn resolve(g: &PropertyGraph) -> Resolution {
         }
     }
 
+    // Masked numbers: a person whose number is masked joins the one subject of the same name
+    // whose records' numbers agree with it (another masked record or a full one).
+    let mut by_name: AHashMap<String, Vec<(NodeId, Vec<char>)>> = AHashMap::new();
+    for (node, k) in subjects {
+        if g.kind(*node) != NodeKind::Person {
+            continue;
+        }
+        let (Some(name), Some(id)) = (k.name.as_deref(), k.id_number.as_deref()) else {
+            continue;
+        };
+        let id: Vec<char> = id.trim().to_ascii_uppercase().chars().collect();
+        if id.len() == 18 {
+            by_name
+                .entry(person_name_key(name))
+                .or_default()
+                .push((*node, id));
+        }
+    }
+    for (node, k) in subjects {
+        if g.kind(*node) != NodeKind::Person {
+            continue;
+        }
+        let (Some(name), Some(masked)) = (k.name.as_deref(), masked_key(k)) else {
+            continue;
+        };
+        let Some(same_name) = by_name.get(&person_name_key(name)) else {
+            continue;
+        };
+        let own = c.find(node.0);
+        let mut found: Option<(u32, NodeId)> = None;
+        let mut ambiguous = false;
+        for (other, id) in same_name {
+            if *other == *node || !agrees(&masked, id) {
+                continue;
+            }
+            let root = c.find(other.0);
+            if root == own {
+                continue;
+            }
+            match found {
+                Some((r, _)) if r != root => ambiguous = true,
+                Some(_) => {}
+                None => found = Some((root, *other)),
+            }
+        }
+        if let (Some((_, with)), false) = (found, ambiguous) {
+            join(&mut c, *node, with, MatchReason::MaskedIdNumberAndName);
+        }
+    }
+
     // Representatives: the first registry record of each cluster, else its first record. Only
     // persons and entities are ever joined, so every other node stands for itself.
     let mut best: AHashMap<u32, (bool, u32)> = AHashMap::new();
@@ -288,6 +372,15 @@ mod tests {
             name: Some("张伟".into()),
             id_number: Some(id_number.into()),
             extra,
+        })
+    }
+
+    fn named(id: &str, name: &str, id_number: &str) -> Record {
+        Record::Person(Person {
+            person_id: id.into(),
+            name: Some(name.into()),
+            id_number: Some(id_number.into()),
+            extra: Extra::new(),
         })
     }
 
@@ -376,15 +469,29 @@ mod tests {
     }
 
     #[test]
-    fn a_person_under_two_ids_is_one_and_a_masked_number_joins_nothing() {
+    fn a_person_under_two_ids_is_one_and_a_masked_number_needs_the_name_too() {
         let g = graph(&[
             person("P1", "350206198204234550", "kyc:M1"),
             person("P2", "350206198204234550", "registry"),
-            person("P3", "350206********4550", "registry"),
+            person("P3", "350206********4550", "kyc:M2"),
+            // Agrees with P1's number but is someone else by name.
+            named("P4", "李娜", "350206********4550"),
+            // Agrees with two different people of its name: joins neither.
+            named("P5", "王芳", "110101********1234"),
+            named("P6", "王芳", "110101198001011234"),
+            named("P7", "王芳", "110101199001011234"),
         ]);
         let r = resolve(&g);
         assert_eq!(rep_of(&g, &r, "P1"), "P2");
-        assert_eq!(rep_of(&g, &r, "P3"), "P3");
+        assert_eq!(rep_of(&g, &r, "P3"), "P2");
+        for id in ["P4", "P5", "P6", "P7"] {
+            assert_eq!(rep_of(&g, &r, id), id, "{id}");
+        }
+        assert!(
+            r.matches
+                .iter()
+                .any(|m| m.reason == MatchReason::MaskedIdNumberAndName)
+        );
     }
 
     proptest! {

@@ -255,7 +255,8 @@ fn identifier_key(kind: IdentifierKind, value: &str) -> String {
 /// Kept for persons (identity number) and entities (name and USCC), with the record's source.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubjectKeys {
-    /// The entity's name, as ingested (already NFKC-normalised).
+    /// The entity's name, or the person's beside an identity number, as ingested (already
+    /// NFKC-normalised).
     pub name: Option<Box<str>>,
     /// The entity's unified social credit code.
     pub uscc: Option<Box<str>>,
@@ -324,10 +325,17 @@ impl GraphBuilder {
             }
             Record::Person(p) => {
                 let n = self.add_node(&p.person_id, NodeData::Person);
+                // A person's name is kept only beside an identity number, the one thing a name
+                // is compared with.
                 let keys = SubjectKeys {
+                    name: p
+                        .name
+                        .as_deref()
+                        .filter(|_| p.id_number.is_some())
+                        .map(Into::into),
                     id_number: p.id_number.as_deref().map(Into::into),
                     source: p.extra.get("source").map(|s| s.as_str().into()),
-                    ..SubjectKeys::default()
+                    uscc: None,
                 };
                 self.subjects.insert(n.0, keys);
             }
