@@ -104,7 +104,20 @@ pub fn run(
 
     stage("behaviour");
     let t = Instant::now();
-    let report = behaviour::detect(input.trades, &cfg.behaviour);
+    // What the registry, the accounts' agents and their contact details and terminals already
+    // tie together: a crowd of such accounts trading at one moment is a group's, not the
+    // market's, and does not explain their meeting (see `behaviour`).
+    let known = {
+        let without_trading =
+            collect_links(g, &facts, input.transfers, &[], &[], &[], &cfg.evidence);
+        let mut known: behaviour::Known = AHashMap::new();
+        for l in &without_trading.links {
+            known.entry(l.a).or_default().insert(l.b);
+            known.entry(l.b).or_default().insert(l.a);
+        }
+        known
+    };
+    let report = behaviour::detect_knowing(input.trades, &cfg.behaviour, Some(&known));
     let sync: Vec<SyncFact> = report
         .sync
         .pairs
@@ -172,8 +185,15 @@ pub fn run(
     if !groups.is_empty() && !input.trades.is_empty() {
         stage("group behaviour");
         let t = Instant::now();
-        let (more_sync, more_matched) =
-            group_behaviour(g, input.trades, &groups, &cfg.behaviour, &sync, &matched);
+        let (more_sync, more_matched) = group_behaviour(
+            g,
+            &evidence,
+            input.trades,
+            &groups,
+            &cfg.behaviour,
+            &sync,
+            &matched,
+        );
         tracing::info!(
             sync = more_sync.len(),
             matched = more_matched.len(),
@@ -230,6 +250,7 @@ pub fn run(
 /// already has one.
 fn group_behaviour(
     g: &PropertyGraph,
+    evidence: &EvidenceGraph,
     trades: &[TradeEvent],
     groups: &[Group],
     cfg: &behaviour::BehaviourConfig,
@@ -255,7 +276,21 @@ fn group_behaviour(
     let focus: ahash::AHashSet<NodeId> = (0..groups.len() as u32)
         .map(|gi| NodeId(base + gi))
         .collect();
-    let report = behaviour::detect_focused(&relabelled, cfg, &focus);
+    // A group's crowd leaves out the accounts other evidence already ties to it (its studio's
+    // accounts that share its terminals, an agent's other clients): they are not the anonymous
+    // market whose crowd explains meeting at a moment, they are the question.
+    let mut known: behaviour::Known = AHashMap::new();
+    for l in &evidence.links {
+        for (x, y) in [(l.a, l.b), (l.b, l.a)] {
+            if let Some(gi) = group_of.get(&x) {
+                let other = merged(y);
+                if other != NodeId(base + gi) {
+                    known.entry(NodeId(base + gi)).or_default().insert(other);
+                }
+            }
+        }
+    }
+    let report = behaviour::detect_focused(&relabelled, cfg, &focus, Some(&known));
     let by_id: AHashMap<u32, &TradeEvent> = trades.iter().map(|t| (t.id, t)).collect();
     // The group's account on the group's side of these trades, the most frequent first.
     let member = |gi: u32, ids: &mut dyn Iterator<Item = u32>| -> Option<NodeId> {
@@ -284,30 +319,37 @@ fn group_behaviour(
     let have_sync: BTreeSet<(NodeId, NodeId)> = sync.iter().map(|f| (f.a, f.b)).collect();
     let have_matched: BTreeSet<(NodeId, NodeId)> = matched.iter().map(|f| (f.a, f.b)).collect();
     let mut more_sync = Vec::new();
+    // A side of a pair: a group's member that traded the examples most, or an account in no
+    // group. Two groups trading in step are linked too: one group's pieces that the registry
+    // does not connect (a studio's terminals) come together on their trading.
+    let side = |n: NodeId, trades: &mut dyn Iterator<Item = u32>| -> Option<NodeId> {
+        if n.0 >= base {
+            member(n.0 - base, trades)
+        } else if group_of.contains_key(&n) {
+            None
+        } else {
+            Some(n)
+        }
+    };
     for p in report.sync.pairs {
-        let Some((gi, x)) = split(p.a, p.b) else {
+        if p.a.0 < base && p.b.0 < base {
+            continue;
+        }
+        let Some(x) = side(p.a, &mut p.examples.iter().map(|e| e.0)) else {
             continue;
         };
-        let group_first = p.a.0 >= base;
-        let mut theirs = p
-            .examples
-            .iter()
-            .map(|(ta, tb)| if group_first { *ta } else { *tb });
-        let Some(y) = member(gi, &mut theirs) else {
+        let Some(y) = side(p.b, &mut p.examples.iter().map(|e| e.1)) else {
             continue;
         };
         let (a, b) = if x < y { (x, y) } else { (y, x) };
-        if have_sync.contains(&(a, b)) {
+        if a == b || have_sync.contains(&(a, b)) {
             continue;
         }
         // Examples as (trade of a, trade of b).
         let examples = p
             .examples
             .iter()
-            .map(|&(ta, tb)| {
-                let (mine, group) = if group_first { (tb, ta) } else { (ta, tb) };
-                if a == x { (mine, group) } else { (group, mine) }
-            })
+            .map(|&(ta, tb)| if a == x { (ta, tb) } else { (tb, ta) })
             .collect();
         more_sync.push(SyncFact {
             a,

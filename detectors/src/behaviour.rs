@@ -67,9 +67,11 @@
 //! day, and from the market at the moments it trades: two accounts that both trade at the open,
 //! or into the crowd after a release, meet there often and are expected to, while two light
 //! accounts that meet once in a liquid contract get a tiny expectation but only one co-event.
-//! The price is paid by groups that are the crowd themselves (a studio of dozens of accounts in
-//! a quiet contract): their pairs need more co-events, and the group-conditioned second pass
-//! (see `analysis`), where a found group's members are one account, makes up for it. The scan
+//! A group that is the crowd itself (a studio of dozens of accounts in a quiet contract) would
+//! explain away its own meetings, so accounts that other evidence already ties to an account (a
+//! shared terminal, agent, controller: `known`) are left out of its crowd; `analysis` passes the
+//! links found without trading evidence, and in the group-conditioned pass the accounts tied to
+//! each group. The scan
 //! filters with the uniform chance alone, a lower bound, and survivors get the full expectation.
 //!
 //! *Significance.* `significance = -log10 P(Poisson(expected) >= co_events)`. A pair is reported
@@ -145,7 +147,7 @@ use serde::{Deserialize, Serialize};
 pub use matched::{MatchedConfig, MatchedPair, MatchedReport, matched_pairs};
 pub use poisson::poisson_significance;
 pub use stats::{AccountStats, Counterparty, TradeIndex};
-pub use sync::{SyncConfig, SyncPair, SyncReport, synchronised_pairs};
+pub use sync::{Known, SyncConfig, SyncPair, SyncReport, synchronised_pairs};
 pub use wash::{WashGroup, WashPair, wash_trades};
 
 /// One matched trade of the tape, as the caller loads it from the store.
@@ -190,9 +192,20 @@ pub struct BehaviourReport {
 /// tape, side by side on the rayon pool. Same results as calling [`synchronised_pairs`] and
 /// [`matched_pairs`] separately, with the sorting done once.
 pub fn detect(trades: &[TradeEvent], config: &BehaviourConfig) -> BehaviourReport {
+    detect_knowing(trades, config, None)
+}
+
+/// [`detect`], with `known` listing for some accounts the accounts other evidence already ties
+/// to them: they are left out of their crowds (see the synchronised-trading design above), so a
+/// studio trading together is not taken for the market.
+pub fn detect_knowing(
+    trades: &[TradeEvent],
+    config: &BehaviourConfig,
+    known: Option<&Known>,
+) -> BehaviourReport {
     let market = market::Market::build(trades);
     let (sync, matched) = rayon::join(
-        || sync::sync_on(&market, &config.sync, None),
+        || sync::sync_on(&market, &config.sync, None, known),
         || matched::matched_on(&market, trades, &config.matched, None),
     );
     BehaviourReport { sync, matched }
@@ -201,15 +214,18 @@ pub fn detect(trades: &[TradeEvent], config: &BehaviourConfig) -> BehaviourRepor
 /// [`detect`] for the pairs of one `focus` account and one other only, with the significance
 /// threshold corrected for those tests alone. With the accounts of each suspected group merged
 /// into one focus account, this asks of every other account whether it trades with the group,
-/// a much smaller question than whether any two accounts trade together.
+/// a much smaller question than whether any two accounts trade together. `known` lists, for a
+/// focus account, the accounts that other evidence already ties to it: they are left out of its
+/// crowd (see the synchronised-trading design above).
 pub fn detect_focused(
     trades: &[TradeEvent],
     config: &BehaviourConfig,
     focus: &ahash::AHashSet<NodeId>,
+    known: Option<&Known>,
 ) -> BehaviourReport {
     let market = market::Market::build(trades);
     let (sync, matched) = rayon::join(
-        || sync::sync_on(&market, &config.sync, Some(focus)),
+        || sync::sync_on(&market, &config.sync, Some(focus), known),
         || matched::matched_on(&market, trades, &config.matched, Some(focus)),
     );
     BehaviourReport { sync, matched }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
-use ahash::AHashSet;
+use ahash::{AHashMap, AHashSet};
 use graph_core::NodeId;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -96,8 +96,13 @@ pub struct SyncReport {
 /// Finds synchronised pairs in `trades`. See the module documentation for the statistic.
 pub fn synchronised_pairs(trades: &[TradeEvent], config: &SyncConfig) -> SyncReport {
     let market = Market::build(trades);
-    sync_on(&market, config, None)
+    sync_on(&market, config, None, None)
 }
+
+/// For some accounts, the accounts that are not part of the anonymous market at their moments:
+/// they have other evidence towards it, so their presence is not the crowd that explains a
+/// meeting.
+pub type Known = AHashMap<NodeId, AHashSet<NodeId>>;
 
 /// One entry of an account's sparse profile: its visits in one (lane, bucket) key, their mean
 /// span as a share of the bucket's active length, and their crowd: the other accounts near
@@ -184,6 +189,7 @@ pub(crate) fn sync_on(
     m: &Market,
     cfg: &SyncConfig,
     focus: Option<&AHashSet<NodeId>>,
+    known: Option<&Known>,
 ) -> SyncReport {
     let mut clock = Instant::now();
     let window = cfg.window_us.max(1);
@@ -237,7 +243,7 @@ pub(crate) fn sync_on(
     let (counted_accounts, sparse_accounts, counted_focus) = counted_accounts;
 
     lap(&mut clock, "sync.eligibility");
-    let counted = build_counted(m, cfg, &keep_csr, &buckets);
+    let counted = build_counted(m, cfg, &keep_csr, &buckets, known);
     drop(keep_csr);
     lap(&mut clock, "sync.profiles");
 
@@ -456,8 +462,15 @@ impl Marks {
         }
     }
 
-    /// The crowd of a visit: the distinct accounts other than `own` with an event [`near`] it.
-    fn crowd_of(&mut self, ev: &[Ev], near: std::ops::Range<usize>, own: u32) -> usize {
+    /// The crowd of a visit: the distinct accounts other than `own`, and other than those
+    /// `known` to it, with an event [`near`] it.
+    fn crowd_of(
+        &mut self,
+        ev: &[Ev],
+        near: std::ops::Range<usize>,
+        own: u32,
+        known: Option<&AHashSet<u32>>,
+    ) -> usize {
         self.stamp = self.stamp.wrapping_add(1);
         if self.stamp == 0 {
             self.at.fill(0);
@@ -466,7 +479,7 @@ impl Marks {
         let mut n = 0;
         for e in &ev[near] {
             let at = &mut self.at[e.acct as usize];
-            if e.acct != own && *at != self.stamp {
+            if e.acct != own && *at != self.stamp && known.is_none_or(|k| !k.contains(&e.acct)) {
                 *at = self.stamp;
                 n += 1;
             }
@@ -489,7 +502,13 @@ fn split_by_sizes<T>(mut slice: &mut [T], sizes: impl Iterator<Item = usize>) ->
 }
 
 /// Compacts the counted side events and builds the profiles and effective windows.
-fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool], buckets: &Buckets) -> Counted {
+fn build_counted(
+    m: &Market,
+    cfg: &SyncConfig,
+    keep_csr: &[bool],
+    buckets: &Buckets,
+    known: Option<&Known>,
+) -> Counted {
     let mut clock = Instant::now();
     let window = cfg.window_us.max(1);
     let fanout = cfg.max_fanout.max(1) as usize;
@@ -562,6 +581,21 @@ fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool], buckets: &Buck
             }
         });
     drop(keep);
+    // The known accounts by rank, for the crowds of the accounts that have some.
+    let known: AHashMap<u32, AHashSet<u32>> = known
+        .map(|k| {
+            k.iter()
+                .filter_map(|(a, others)| {
+                    let a = rank_of[m.remap.get(*a)? as usize];
+                    let others = others
+                        .iter()
+                        .filter_map(|o| m.remap.get(*o).map(|d| rank_of[d as usize]))
+                        .collect();
+                    Some((a, others))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
 
     // Each account's counted events by rank, in blocks of ranks per task.
     let mut acct_start = vec![0usize; n_acct + 1];
@@ -642,7 +676,8 @@ fn build_counted(m: &Market, cfg: &SyncConfig, keep_csr: &[bool], buckets: &Buck
                             (lane_start[lane as usize], lane_start[lane as usize + 1]);
                         let mut close = |prof: &mut Vec<Prof>, o: &OpenVisit| {
                             let around = near(&ev, (lane_lo, lane_end), o, window, fanout);
-                            let crowd = marks.crowd_of(&ev, around, r as u32);
+                            let crowd =
+                                marks.crowd_of(&ev, around, r as u32, known.get(&(r as u32)));
                             close_visit(prof, before, o, crowd as f32);
                         };
                         let mut visits = Visits::new(window);
@@ -1067,7 +1102,7 @@ mod tests {
             cfg.window_us,
             m.lanes(),
         );
-        build_counted(m, cfg, &vec![true; m.acct_pos.len()], &buckets)
+        build_counted(m, cfg, &vec![true; m.acct_pos.len()], &buckets, None)
     }
 
     /// The tallies by definition, over all pairs of counted events: for each unordered pair of
@@ -1222,6 +1257,54 @@ mod tests {
             "{}",
             report.co_occurring_pairs
         );
+    }
+
+    #[test]
+    fn a_studio_that_is_the_crowd_is_found_when_its_ties_are_known() {
+        // No bursts of strangers; 40 accounts (2..42) trade together at 12 moments of a quiet
+        // tape, each taking part with chance one half: they are the whole crowd there.
+        let mut trades = bursty(600, 20, 0, 0, 0);
+        let day = 86_400_000_000i64;
+        let mut next = trades.len() as u32;
+        for k in 0..12i64 {
+            let t0 = (k % 20) * day + 3_600_000_000 + k * 97_000_000;
+            for a in 2..42u32 {
+                if (a as i64 * 7 + k * 3) % 2 == 0 {
+                    trades.push(TradeEvent {
+                        id: next,
+                        ts: t0 + i64::from(a) * 10_000,
+                        instrument: 1,
+                        buy: NodeId(a),
+                        sell: NodeId(5000 + next),
+                        price: 100.0,
+                        volume: 1,
+                    });
+                    next += 1;
+                }
+            }
+        }
+        trades.sort_by_key(|t| (t.ts, t.id));
+        let m = Market::build(&trades);
+        let cfg = SyncConfig::default();
+        let studio = |r: &SyncReport| {
+            r.pairs
+                .iter()
+                .filter(|p| (2..42).contains(&p.a.0) && (2..42).contains(&p.b.0))
+                .count()
+        };
+        let unknown = sync_on(&m, &cfg, None, None);
+        let mut known: Known = AHashMap::new();
+        for a in 2..42u32 {
+            known.insert(NodeId(a), (2..42).filter(|&b| b != a).map(NodeId).collect());
+        }
+        let knowing = sync_on(&m, &cfg, None, Some(&known));
+        assert!(
+            studio(&knowing) > 2 * studio(&unknown).max(1),
+            "known {} unknown {}",
+            studio(&knowing),
+            studio(&unknown)
+        );
+        assert!(knowing.pairs.iter().all(|p| p.a.0 >= 2 && p.b.0 < 42));
     }
 
     #[test]
