@@ -240,3 +240,112 @@ fn report_input_errors_exit_2_and_reports_name_their_files() {
         text(&o)
     );
 }
+
+#[test]
+fn analyze_checks_groups_against_the_limits_and_breaches_lists_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let o = run(
+        &store,
+        &["ingest", fixture("surveillance").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&store, &["breaches"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("run `ctrlgraph analyze` first"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&store, &["analyze"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("3 limit breaches (2 only as a group); 2 reporting findings"),
+        "{}",
+        text(&o)
+    );
+
+    let o = run(&store, &["breaches", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let all: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 3, "{all:#?}");
+    // Only-as-a-group findings come first, with each account's part.
+    let first = &all[0];
+    assert_eq!(first["only_as_group"], true);
+    assert_eq!(first["kind"], "position_long");
+    assert_eq!(
+        (first["figure"].as_u64(), first["limit"].as_u64()),
+        (Some(1300), Some(1200))
+    );
+    let parts: Vec<(String, u64)> = first["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["account"].as_str().unwrap().to_owned(),
+                p["share"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(parts, [("A1".to_string(), 700), ("A2".to_string(), 600)]);
+    let group = first["group_id"].as_str().unwrap().to_owned();
+    assert_eq!(all[1]["kind"], "cancel");
+    assert_eq!(all[1]["figure"], 6, "the FOK cancellations do not count");
+    assert_eq!(
+        (
+            all[2]["group_id"].as_str(),
+            all[2]["only_as_group"].as_bool()
+        ),
+        (Some("R1"), Some(false))
+    );
+
+    let o = run(&store, &["breaches", "--kind", "cancel"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("1 breaches, 1 only as a group"), "{out}");
+    assert!(out.contains("A1:3 A2:3"), "{out}");
+    let o = run(&store, &["breaches", "--only-as-group"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 breaches, 2 only as a group"));
+    let o = run(&store, &["breaches", "--group", "R1"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("1 breaches, 0 only as a group"), "{out}");
+    assert!(
+        out.contains("R1") && out.contains("reported") && !out.contains(&group),
+        "{out}"
+    );
+    let o = run(&store, &["breaches", "--kind", "margin"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("unknown breach kind `margin`"),
+        "{}",
+        text(&o)
+    );
+
+    let o = run(&store, &["breaches", "--reporting"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let overdue = out
+        .lines()
+        .find(|l| l.starts_with("overdue"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        overdue.contains(&group) && overdue.contains("A1 A2"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("stale") && l.contains("R1")),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 reporting findings (as of 2024-03-05)"),
+        "{out}"
+    );
+    // Measured on the day A2's deadline had not passed yet, the group is not overdue.
+    let o = run(&store, &["analyze", "--as-of", "2024-01-10"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&store, &["breaches", "--reporting"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.lines().any(|l| l.starts_with("overdue")), "{out}");
+}
