@@ -51,6 +51,9 @@ pub struct GenArgs {
     /// The world to generate: default, large-groups, hard, agents or sparse-trading.
     #[arg(long, env = "CTRLGRAPH_GEN_PROFILE", default_value = "default")]
     pub profile: String,
+    /// Also write the surveillance tapes and the planted breaches (breaches_truth.csv).
+    #[arg(long)]
+    pub tapes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -96,7 +99,10 @@ pub fn gen_cmd(ctx: &Ctx, args: &GenArgs) -> Result<()> {
         ))
         .into());
     };
-    let cfg = fixtures::GenConfig::with_profile(args.accounts, args.seed, profile);
+    let cfg = fixtures::GenConfig {
+        tapes: args.tapes,
+        ..fixtures::GenConfig::with_profile(args.accounts, args.seed, profile)
+    };
     let started = std::time::Instant::now();
     let pb = stage_bar(ctx.progress);
     let summary = fixtures::generate_with_progress(&cfg, &args.out, &|file, rows| {

@@ -134,11 +134,26 @@ pub fn run(
                 .iter()
                 .flat_map(|l| [(l.a.as_str(), l.b.as_str()), (l.b.as_str(), l.a.as_str())])
                 .collect();
+            // Two accounts have evidence between them when a link joins them or when the
+            // analysis put them in one group (members join a group by their affinity to all of
+            // it, not only by a link to each other).
+            let mut group_of: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+            for (i, g) in results.groups.iter().enumerate() {
+                for a in &g.accounts {
+                    group_of.entry(a.as_str()).or_default().push(i);
+                }
+            }
+            let together = |a: &str, b: &str| {
+                let (Some(x), Some(y)) = (group_of.get(a), group_of.get(b)) else {
+                    return false;
+                };
+                x.iter().any(|g| y.contains(g))
+            };
             surveillance::reporting(
                 &detected,
                 &reported_groups,
                 &|a| open_dates.get(a).copied(),
-                &|a, b| linked.contains(&(a, b)),
+                &|a, b| linked.contains(&(a, b)) || together(a, b),
                 &Calendar::new(days),
                 as_of,
             )
