@@ -163,6 +163,12 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
     ("trading", "Trading behaviour", "交易行为"),
     ("wash_trades", "Wash trades", "自成交（对敲）"),
     ("group_source", "Source", "来源"),
+    ("breaches", "Limit breaches", "限额违规"),
+    (
+        "breaches_note",
+        "Each group as one trader: speculative positions added per side, opening per product, self-trades and cancellations counted once; groups that breach only as a group come first.",
+        "按实际控制关系账户组合并计算：投机持仓分方向合并、开仓按品种合并、自成交与报撤单合并计数；仅合并后超限的账户组排在最前。",
+    ),
     ("detected", "detected", "系统识别"),
     ("reported", "reported", "客户报备"),
     ("breach_kind", "Breach", "违规类型"),

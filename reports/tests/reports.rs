@@ -502,6 +502,15 @@ fn breaches_go_to_their_csv_json_and_sheet() {
         report.get("breaches").is_none(),
         "report.json keeps its fields"
     );
+    let html = fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(html.contains("<h2>限额违规</h2>"), "the breaches section");
+    assert!(html.contains(
+        "<td>多头投机持仓超限</td><td>IF2403</td><td>2024-03-04</td><td class=\"num\">1300</td>"
+    ));
+    assert!(
+        html.contains("<td>R1</td><td>客户报备</td>"),
+        "a reported group, not linked"
+    );
     let mut wb: Xlsx<_> = open_workbook(out.path().join("report.xlsx")).unwrap();
     let sheet = wb.worksheet_range("Breaches").unwrap();
     assert_eq!(sheet.height(), 4);
