@@ -51,6 +51,9 @@ pub struct GenArgs {
     /// The world to generate: default, large-groups, hard, agents or sparse-trading.
     #[arg(long, env = "CTRLGRAPH_GEN_PROFILE", default_value = "default")]
     pub profile: String,
+    /// Also write the surveillance tapes and the planted breaches (breaches_truth.csv).
+    #[arg(long)]
+    pub tapes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -96,7 +99,10 @@ pub fn gen_cmd(ctx: &Ctx, args: &GenArgs) -> Result<()> {
         ))
         .into());
     };
-    let cfg = fixtures::GenConfig::with_profile(args.accounts, args.seed, profile);
+    let cfg = fixtures::GenConfig {
+        tapes: args.tapes,
+        ..fixtures::GenConfig::with_profile(args.accounts, args.seed, profile)
+    };
     let started = std::time::Instant::now();
     let pb = stage_bar(ctx.progress);
     let summary = fixtures::generate_with_progress(&cfg, &args.out, &|file, rows| {
@@ -198,6 +204,133 @@ pub struct AnalyzeArgs {
     /// Analyse even when the store's last ingest did not complete.
     #[arg(long)]
     pub force: bool,
+    /// The day reporting deadlines are measured on (YYYY-MM-DD); default: the tapes' last day.
+    #[arg(long, env = "CTRLGRAPH_AS_OF")]
+    pub as_of: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub struct BreachesArgs {
+    /// Only breaches of this kind: position_long, position_short, opening, self_trade, cancel,
+    /// large_cancel.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only breaches of this group (a detected or a reported group id).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Only breaches of groups whose every account stays within on its own.
+    #[arg(long)]
+    pub only_as_group: bool,
+    /// List the reporting findings (overdue, partly reported, stale) instead.
+    #[arg(long)]
+    pub reporting: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn breaches_cmd(ctx: &Ctx, args: &BreachesArgs) -> Result<()> {
+    use detectors::surveillance::BreachKind;
+    let store = require_store(ctx)?;
+    let kind = match &args.kind {
+        Some(k) => Some(BreachKind::parse(k).ok_or_else(|| {
+            InputError(format!(
+                "unknown breach kind `{k}` (expected one of: {})",
+                BreachKind::ALL.map(BreachKind::as_str).join(", ")
+            ))
+        })?),
+        None => None,
+    };
+    let Some(found) = service::load_surveillance(&*store)? else {
+        return Err(InputError(
+            "no surveillance findings in the store (run `ctrlgraph analyze` first)".into(),
+        )
+        .into());
+    };
+    if args.reporting {
+        let rows: Vec<_> = found
+            .reporting
+            .iter()
+            .filter(|r| args.group.as_ref().is_none_or(|g| *g == r.group_id))
+            .collect();
+        if args.json {
+            outln!("{}", serde_json::to_string_pretty(&rows)?);
+            return Ok(());
+        }
+        outln!(
+            "{:<16} {:<14} {:<12} {:<8} {:<12} missing",
+            "kind",
+            "group",
+            "reported",
+            "overdue",
+            "due"
+        );
+        for r in &rows {
+            outln!(
+                "{:<16} {:<14} {:<12} {:<8} {:<12} {}",
+                r.kind.as_str(),
+                r.group_id,
+                r.reported_group.as_deref().unwrap_or("-"),
+                if r.overdue { "yes" } else { "no" },
+                r.due.map_or_else(|| "-".to_owned(), |d| d.to_string()),
+                r.missing.join(" ")
+            );
+        }
+        outln!(
+            "{} reporting findings (as of {})",
+            rows.len(),
+            found
+                .as_of
+                .map_or_else(|| "-".to_owned(), |d| d.to_string())
+        );
+        return Ok(());
+    }
+    let rows: Vec<_> = found
+        .breaches
+        .iter()
+        .filter(|b| kind.is_none_or(|k| b.kind == k))
+        .filter(|b| args.group.as_ref().is_none_or(|g| *g == b.group_id))
+        .filter(|b| !args.only_as_group || b.only_as_group)
+        .collect();
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    outln!(
+        "{:<14} {:<8} {:<14} {:<10} {:<10} {:>8} {:>8} {:<5} accounts (share)",
+        "group",
+        "source",
+        "kind",
+        "scope",
+        "date",
+        "figure",
+        "limit",
+        "alone"
+    );
+    for b in &rows {
+        outln!(
+            "{:<14} {:<8} {:<14} {:<10} {:<10} {:>8} {:>8} {:<5} {}",
+            b.group_id,
+            b.source.as_str(),
+            b.kind.as_str(),
+            b.scope,
+            b.date,
+            b.figure,
+            b.limit,
+            if b.only_as_group { "ok" } else { "over" },
+            b.parts
+                .iter()
+                .map(|p| format!("{}:{}", p.account, p.share))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    outln!(
+        "{} breaches, {} only as a group",
+        rows.len(),
+        rows.iter().filter(|b| b.only_as_group).count()
+    );
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -275,6 +408,7 @@ pub fn analyze_cmd(ctx: &Ctx, args: &AnalyzeArgs) -> Result<()> {
     let mut opts = service::AnalyzeOptions {
         progress: ctx.progress,
         force: args.force,
+        as_of: args.as_of,
         ..Default::default()
     };
     opts.config.embedding.seed = args.seed;
@@ -317,6 +451,13 @@ pub fn analyze_cmd(ctx: &Ctx, args: &AnalyzeArgs) -> Result<()> {
             reasons.join(", ")
         );
     }
+    let checks = &analysed.surveillance;
+    outln!(
+        "{} limit breaches ({} only as a group); {} reporting findings",
+        checks.breaches.len(),
+        checks.breaches.iter().filter(|b| b.only_as_group).count(),
+        checks.reporting.len(),
+    );
     outln!("stage timings:");
     for t in &results.timings {
         outln!("  {:<14} {:>8.2}s", t.stage, t.seconds);

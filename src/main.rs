@@ -63,6 +63,8 @@ enum Command {
     Stats(commands::StatsArgs),
     /// Detect suspected control groups in the stored graph and store the results.
     Analyze(commands::AnalyzeArgs),
+    /// List the stored surveillance findings: limit breaches of groups, or reporting findings.
+    Breaches(commands::BreachesArgs),
     /// Compare the stored groups with a truth file, beside the rule and naive baselines.
     Eval(commands::EvalArgs),
     /// Detection quality over a grid of datasets and analysis settings, worst first.
@@ -107,6 +109,7 @@ fn main() -> ExitCode {
         Command::Ingest(a) => commands::ingest_cmd(&ctx, &a),
         Command::Stats(a) => commands::stats_cmd(&ctx, &a),
         Command::Analyze(a) => commands::analyze_cmd(&ctx, &a),
+        Command::Breaches(a) => commands::breaches_cmd(&ctx, &a),
         Command::Eval(a) => commands::eval_cmd(&ctx, &a),
         Command::Quality(a) => commands::quality_cmd(&ctx, &a),
         Command::Report(a) => commands::report_cmd(&ctx, &a),

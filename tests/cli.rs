@@ -240,3 +240,235 @@ fn report_input_errors_exit_2_and_reports_name_their_files() {
         text(&o)
     );
 }
+
+#[test]
+fn analyze_checks_groups_against_the_limits_and_breaches_lists_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let o = run(
+        &store,
+        &["ingest", fixture("surveillance").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&store, &["breaches"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("run `ctrlgraph analyze` first"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&store, &["analyze"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("3 limit breaches (2 only as a group); 2 reporting findings"),
+        "{}",
+        text(&o)
+    );
+
+    let o = run(&store, &["breaches", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let all: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 3, "{all:#?}");
+    // Only-as-a-group findings come first, with each account's part.
+    let first = &all[0];
+    assert_eq!(first["only_as_group"], true);
+    assert_eq!(first["kind"], "position_long");
+    assert_eq!(
+        (first["figure"].as_u64(), first["limit"].as_u64()),
+        (Some(1300), Some(1200))
+    );
+    let parts: Vec<(String, u64)> = first["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["account"].as_str().unwrap().to_owned(),
+                p["share"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(parts, [("A1".to_string(), 700), ("A2".to_string(), 600)]);
+    let group = first["group_id"].as_str().unwrap().to_owned();
+    assert_eq!(all[1]["kind"], "cancel");
+    assert_eq!(all[1]["figure"], 6, "the FOK cancellations do not count");
+    assert_eq!(
+        (
+            all[2]["group_id"].as_str(),
+            all[2]["only_as_group"].as_bool()
+        ),
+        (Some("R1"), Some(false))
+    );
+
+    let o = run(&store, &["breaches", "--kind", "cancel"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("1 breaches, 1 only as a group"), "{out}");
+    assert!(out.contains("A1:3 A2:3"), "{out}");
+    let o = run(&store, &["breaches", "--only-as-group"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 breaches, 2 only as a group"));
+    let o = run(&store, &["breaches", "--group", "R1"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("1 breaches, 0 only as a group"), "{out}");
+    assert!(
+        out.contains("R1") && out.contains("reported") && !out.contains(&group),
+        "{out}"
+    );
+    let o = run(&store, &["breaches", "--kind", "margin"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("unknown breach kind `margin`"),
+        "{}",
+        text(&o)
+    );
+
+    let o = run(&store, &["breaches", "--reporting"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let overdue = out
+        .lines()
+        .find(|l| l.starts_with("overdue"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        overdue.contains(&group) && overdue.contains("A1 A2"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("stale") && l.contains("R1")),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 reporting findings (as of 2024-03-05)"),
+        "{out}"
+    );
+    // Measured on the day A2's deadline had not passed yet, the group is not overdue.
+    let o = run(&store, &["analyze", "--as-of", "2024-01-10"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&store, &["breaches", "--reporting"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.lines().any(|l| l.starts_with("overdue")), "{out}");
+}
+
+#[test]
+fn the_checks_find_the_breaches_planted_in_generated_tapes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let store = tmp.path().join("store");
+    let data_s = data.to_str().unwrap();
+    let o = run(
+        &store,
+        &[
+            "gen",
+            "--accounts",
+            "3000",
+            "--seed",
+            "5",
+            "--tapes",
+            "--out",
+            data_s,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&store, &["ingest", data_s]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Every tape row of the generator is valid.
+    for f in [
+        "positions.csv",
+        "orders.csv",
+        "limits.csv",
+        "trading_days.csv",
+    ] {
+        let line = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .find(|l| l.starts_with(f))
+            .unwrap_or_else(|| panic!("{f} in {}", text(&o)))
+            .to_owned();
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!((cols[1] == cols[2], cols[3]), (true, "0"), "{line}");
+    }
+    let o = run(&store, &["analyze"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&store, &["breaches", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let found: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let found = found.as_array().unwrap();
+
+    let mut truth_groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut r = csv::Reader::from_path(data.join("truth.csv")).unwrap();
+    for row in r.records() {
+        let row = row.unwrap();
+        truth_groups
+            .entry(row[1].to_owned())
+            .or_default()
+            .push(row[0].to_owned());
+    }
+    let mut r = csv::Reader::from_path(data.join("breaches_truth.csv")).unwrap();
+    let (mut planted, mut hit) = (0, 0);
+    for row in r.records() {
+        let row = row.unwrap();
+        let accounts = &truth_groups[&row[0]];
+        planted += 1;
+        // Found for a detected group holding at least two of the planted accounts, with the
+        // planted figure when the detected group is the planted one.
+        let ok = found.iter().any(|b| {
+            let parts: Vec<&str> = b["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["account"].as_str().unwrap())
+                .collect();
+            b["source"] == "detected"
+                && b["kind"] == row[1]
+                && b["scope"] == row[2]
+                && b["date"] == row[3]
+                && b["limit"].as_u64() == row[5].parse().ok()
+                && parts
+                    .iter()
+                    .filter(|a| accounts.iter().any(|x| x == *a))
+                    .count()
+                    >= 2
+                && (parts.len() != accounts.len() || b["figure"].as_u64() == row[4].parse().ok())
+                && b["only_as_group"] == true
+        });
+        hit += u32::from(ok);
+    }
+    assert!(planted >= 10, "{planted} planted breaches");
+    assert!(
+        f64::from(hit) >= 0.9 * f64::from(planted),
+        "{hit} of {planted} planted breaches found"
+    );
+    // A reported group that a detected group matches is never listed as stale.
+    let o = run(&store, &["breaches", "--reporting", "--json"]);
+    let reporting: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let reporting = reporting.as_array().unwrap();
+    assert!(
+        reporting.iter().any(|r| r["kind"] == "overdue"),
+        "{reporting:#?}"
+    );
+    for stale in reporting.iter().filter(|r| r["kind"] == "stale") {
+        assert!(
+            !reporting
+                .iter()
+                .any(|r| r["kind"] == "partly_reported" && r["reported_group"] == stale["group_id"]),
+            "{stale:#}"
+        );
+    }
+    // Exempt and busy innocents alone never make a breach: every position, opening or
+    // cancellation breach involves a planted group's accounts.
+    let planted_accounts: std::collections::BTreeSet<&str> = truth_groups
+        .values()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    for b in found.iter().filter(|b| b["kind"] != "self_trade") {
+        assert!(
+            b["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| planted_accounts.contains(p["account"].as_str().unwrap())),
+            "{b:#}"
+        );
+    }
+}

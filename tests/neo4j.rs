@@ -210,6 +210,69 @@ fn ingest_gives_the_embedded_stores_summary_and_rejects_and_is_idempotent() {
 }
 
 #[test]
+fn surveillance_tapes_ingest_like_the_embedded_store_and_are_readable_nodes() {
+    if skipped() {
+        return;
+    }
+    let _turn = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    let server = shared_server();
+    wipe(&server);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = fixture("surveillance-bad-input");
+    let data = data.to_str().unwrap();
+    let embedded = tmp.path().join("embedded");
+    let embedded = embedded.to_str().unwrap();
+    let out = tmp.path().join("neo4j-run");
+    let out = out.to_str().unwrap();
+
+    let e = ok(run(&server, embedded, &["ingest", data]));
+    let n = ok(run(
+        &server,
+        &server.uri,
+        &["ingest", data, "--rejects-dir", out],
+    ));
+    assert_eq!(counts_table(&n), counts_table(&e));
+    assert!(
+        counts_table(&n)
+            .iter()
+            .any(|l| l.starts_with("total 26 14 12")),
+        "{}",
+        text(&n)
+    );
+    let a = std::fs::read_to_string(Path::new(embedded).join("rejects.csv")).unwrap();
+    let b = std::fs::read_to_string(Path::new(out).join("rejects.csv")).unwrap();
+    assert_eq!(a, b, "rejects.csv differs");
+    for (label, n) in [
+        ("Position", 3),
+        ("Order", 2),
+        ("Limit", 3),
+        ("TradingDay", 2),
+    ] {
+        assert_eq!(
+            count(&server, &format!("MATCH (x:{label}) RETURN count(x) AS n")),
+            n,
+            "{label}"
+        );
+    }
+    assert_eq!(
+        count(
+            &server,
+            "MATCH (p:Position {account_id: 'A1', instrument: 'IF2403', date: '2024-03-04'}) \
+             RETURN p.long AS n"
+        ),
+        12
+    );
+    assert_eq!(
+        count(
+            &server,
+            "MATCH (o:Order {key: 'O5'}) WHERE o.order_type = 'fok' AND o.status = 'cancelled' \
+             RETURN count(o) AS n"
+        ),
+        1
+    );
+}
+
+#[test]
 fn either_store_gives_the_same_groups_and_neo4j_holds_them_as_graph_data() {
     if skipped() {
         return;

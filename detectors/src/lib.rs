@@ -9,6 +9,8 @@
 //! - [`cluster`]: community detection and embedding-aware splitting.
 //! - [`groups`]: suspected groups from links and embeddings, scored, explained, with stable ids.
 //! - [`flows`]: identical-amount fund-flow structures (cycles, fan-in, fan-out, chains).
+//! - [`surveillance`]: group positions, opening, self-trades and cancellations against the limits,
+//!   and overdue, partial and stale reports.
 //! - [`analysis`]: one run of every stage, timed, converted to stored results.
 //! - [`eval`]: pairwise and group metrics against a ground truth, and the naive baseline.
 //!
@@ -26,3 +28,4 @@ pub mod flows;
 pub mod groups;
 pub mod resolution;
 pub mod results;
+pub mod surveillance;

@@ -454,3 +454,17 @@ pub fn link_record(g: &PropertyGraph, l: &Link, trade_ids: &dyn Fn(u32) -> Strin
             .collect(),
     }
 }
+
+/// The surveillance findings of one analysis, stored beside [`AnalysisResults`] under their own
+/// blob (so analyses stored before the checks existed still read).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SurveillanceResults {
+    /// The `created_at` of the analysis the findings belong to.
+    pub created_at: String,
+    /// The day the reporting deadlines were measured on.
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Limit breaches, only-as-a-group first.
+    pub breaches: Vec<crate::surveillance::Breach>,
+    /// Overdue, partly reported and stale reports.
+    pub reporting: Vec<crate::surveillance::ReportingFinding>,
+}

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use ahash::{AHashMap, AHashSet};
-use detectors::results::{AnalysisResults, GroupRecord, LinkRecord};
-use graph_core::model::{Record, Table};
+use detectors::results::{AnalysisResults, GroupRecord, LinkRecord, SurveillanceResults};
+use graph_core::model::{Limit, Position, Record, Table};
 use graph_core::{EdgeData, EdgeKind, NodeData, NodeId, NodeKind, PropertyGraph};
 use ingest::Store;
 use service::StoredEmbeddings;
@@ -68,6 +68,67 @@ pub struct Snapshot {
     /// Links below this weight (a widely shared identifier, say) are not drawn in
     /// neighbourhoods; `linkedAccounts` and `connection` still use them.
     pub weak_weight: f32,
+    /// The surveillance findings and the tapes behind the groups' position charts.
+    pub surveillance: Surveillance,
+}
+
+/// The surveillance findings of the analysis, indexed, and the speculative and exempt
+/// positions of the groups' accounts with the limits, for position series.
+#[derive(Debug, Default)]
+pub struct Surveillance {
+    pub results: SurveillanceResults,
+    /// Breach indices per group id (detected and reported groups).
+    pub by_group: HashMap<String, Vec<u32>>,
+    /// Positions of accounts in some group, by account.
+    pub positions: HashMap<String, Vec<Position>>,
+    pub limits: Vec<Limit>,
+}
+
+impl Surveillance {
+    /// Reads the stored findings and the positions of the groups' accounts.
+    fn load(store: &dyn Store, results: &AnalysisResults) -> Result<Surveillance, ApiError> {
+        let found = service::load_surveillance(store)
+            .map_err(ApiError::service)?
+            .unwrap_or_default();
+        let mut by_group: HashMap<String, Vec<u32>> = HashMap::new();
+        for (i, b) in found.breaches.iter().enumerate() {
+            by_group
+                .entry(b.group_id.clone())
+                .or_default()
+                .push(i as u32);
+        }
+        let members: AHashSet<&str> = results
+            .groups
+            .iter()
+            .flat_map(|g| g.accounts.iter().map(String::as_str))
+            .collect();
+        let mut positions: HashMap<String, Vec<Position>> = HashMap::new();
+        let mut limits = Vec::new();
+        store
+            .scan(Table::Positions, &mut |r| {
+                if let Record::Position(p) = r
+                    && members.contains(p.account_id.as_str())
+                {
+                    positions.entry(p.account_id.clone()).or_default().push(p);
+                }
+                Ok(())
+            })
+            .map_err(ApiError::store)?;
+        store
+            .scan(Table::Limits, &mut |r| {
+                if let Record::Limit(l) = r {
+                    limits.push(l);
+                }
+                Ok(())
+            })
+            .map_err(ApiError::store)?;
+        Ok(Surveillance {
+            results: found,
+            by_group,
+            positions,
+            limits,
+        })
+    }
 }
 
 /// Exact and prefix lookups over ids, names and codes.
@@ -151,9 +212,10 @@ impl Snapshot {
         });
         let links = service::load_links(store).map_err(ApiError::service)?;
         let embeddings = service::load_embeddings(store).map_err(ApiError::service)?;
-        Ok(Snapshot::build(
-            graph, attrs, results, analysed, links, embeddings,
-        ))
+        let surveillance = Surveillance::load(store, &results)?;
+        let mut snap = Snapshot::build(graph, attrs, results, analysed, links, embeddings);
+        snap.surveillance = surveillance;
+        Ok(snap)
     }
 
     /// Builds the indexes over loaded parts.
@@ -250,6 +312,7 @@ impl Snapshot {
             by_score,
             by_size,
             by_id,
+            surveillance: Surveillance::default(),
         }
     }
 

@@ -907,3 +907,102 @@ fn the_checked_in_schema_matches_the_code() {
          (or `ctrlgraph schema > schema.graphql`) and review the change"
     );
 }
+
+#[test]
+fn breaches_position_series_and_overdue_reports_over_http() {
+    let dir = analysed_store("surveillance");
+    let t = tokens(dir.path());
+    let srv = Server::start(dir.path(), &t.file, |_| {});
+
+    let q = "query($f: BreachFilter) { breaches(filter: $f, first: 1) { totalCount pageInfo { hasNextPage endCursor } \
+             edges { node { groupId source kind scope date figure limit limitScope onlyAsGroup \
+             group { id } parts { account { id } share alone } } } } }";
+    let d = srv.data(&t.viewer, q, json!({}));
+    let c = &d["breaches"];
+    assert_eq!(c["totalCount"], 3, "{d}");
+    assert_eq!(c["pageInfo"]["hasNextPage"], true);
+    let b = &c["edges"][0]["node"];
+    assert_eq!(
+        (
+            &b["kind"],
+            &b["scope"],
+            &b["date"],
+            &b["figure"],
+            &b["limit"],
+            &b["onlyAsGroup"]
+        ),
+        (
+            &json!("POSITION_LONG"),
+            &json!("IF2403"),
+            &json!("2024-03-04"),
+            &json!(1300),
+            &json!(1200),
+            &json!(true)
+        ),
+        "{d}"
+    );
+    assert_eq!(b["limitScope"], "IF");
+    assert_eq!(
+        b["parts"][0],
+        json!({"account": {"id": "A1"}, "share": 700, "alone": 700})
+    );
+    let group = b["group"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(b["groupId"], group.as_str());
+
+    let count =
+        |f: Value| srv.data(&t.viewer, q, json!({ "f": f }))["breaches"]["totalCount"].clone();
+    assert_eq!(count(json!({"kind": "CANCEL"})), 1);
+    assert_eq!(count(json!({"onlyAsGroup": false})), 1);
+    assert_eq!(count(json!({"source": "REPORTED"})), 1);
+    assert_eq!(count(json!({"status": "UNREPORTED"})), 2);
+    assert_eq!(count(json!({"instrument": "IF"})), 3);
+    assert_eq!(count(json!({"instrument": "IF2406"})), 0);
+    assert_eq!(count(json!({"from": "2024-03-05"})), 0);
+    assert_eq!(count(json!({"from": "2024-03-04", "to": "2024-03-04"})), 3);
+    let v = srv.query(&t.viewer, q, json!({ "f": {"from": "March"} }));
+    assert_eq!(codes(&v), ["BAD_USER_INPUT"]);
+    let v = srv.query(
+        &t.viewer,
+        "{ breaches(after: \"nope\") { totalCount } }",
+        json!({}),
+    );
+    assert_eq!(codes(&v), ["BAD_USER_INPUT"]);
+
+    let d = srv.data(
+        &t.viewer,
+        "query($id: ID!) { controlGroup(id: $id) { breaches { kind figure } \
+         positionSeries(instrument: \"IF2403\") { date long short limit parts { account { id } long short } } } }",
+        json!({ "id": group }),
+    );
+    let g = &d["controlGroup"];
+    assert_eq!(
+        g["breaches"],
+        json!([{"kind": "POSITION_LONG", "figure": 1300}, {"kind": "CANCEL", "figure": 6}])
+    );
+    assert_eq!(
+        g["positionSeries"][0],
+        json!({"date": "2024-03-04", "long": 1300, "short": 650, "limit": 1200, "parts": [
+            {"account": {"id": "A1"}, "long": 700, "short": 0},
+            {"account": {"id": "A2"}, "long": 600, "short": 650}]}),
+        "hedging lots are left out: {d}"
+    );
+    assert_eq!(g["positionSeries"][1]["long"], 1000);
+
+    let d = srv.data(
+        &t.viewer,
+        "{ overdueReports { kind groupId group { id } reportedGroup accounts { id } missing { id } due overdue } }",
+        json!({}),
+    );
+    let r = d["overdueReports"].as_array().unwrap();
+    assert_eq!(r.len(), 2, "{d}");
+    assert_eq!(
+        (&r[0]["kind"], &r[0]["group"]["id"], &r[0]["overdue"]),
+        (&json!("OVERDUE"), &json!(group), &json!(true))
+    );
+    assert_eq!(r[0]["missing"], json!([{"id": "A1"}, {"id": "A2"}]));
+    assert_eq!(
+        (&r[1]["kind"], &r[1]["groupId"], &r[1]["group"]),
+        (&json!("STALE"), &json!("R1"), &Value::Null)
+    );
+    drop(srv);
+}

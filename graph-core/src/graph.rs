@@ -469,7 +469,12 @@ impl GraphBuilder {
                     }
                 }
             }
-            Record::ReportedGroup(_) => {}
+            // Reported groups and the surveillance tapes are not graph data.
+            Record::ReportedGroup(_)
+            | Record::Position(_)
+            | Record::Order(_)
+            | Record::Limit(_)
+            | Record::TradingDay(_) => {}
         }
     }
 

@@ -197,6 +197,87 @@ contract_enum!(
     }
 );
 
+contract_enum!(
+    /// Why a position is held or an order placed; everything but speculation is exempt from the
+    /// position, opening and cancellation checks.
+    Purpose, "purpose" {
+        Speculation => "speculation",
+        Hedging => "hedging",
+        Arbitrage => "arbitrage",
+        MarketMaking => "market_making",
+    }
+);
+
+impl Purpose {
+    /// Whether positions of this purpose count against the position and opening limits.
+    pub fn is_speculative(self) -> bool {
+        self == Purpose::Speculation
+    }
+}
+
+contract_enum!(
+    /// The side of an order.
+    Side, "side" {
+        Buy => "buy",
+        Sell => "sell",
+    }
+);
+
+contract_enum!(
+    /// Whether an order opens or closes a position.
+    Offset, "offset" {
+        Open => "open",
+        Close => "close",
+    }
+);
+
+contract_enum!(
+    /// Where an order stands.
+    OrderStatus, "order status" {
+        Filled => "filled",
+        PartiallyFilled => "partially_filled",
+        Cancelled => "cancelled",
+        Rejected => "rejected",
+        Open => "open",
+    }
+);
+
+contract_enum!(
+    /// How an order is to be executed.
+    OrderType, "order type" {
+        Limit => "limit",
+        Market => "market",
+        Fok => "fok",
+        Fak => "fak",
+    }
+);
+
+impl OrderType {
+    /// Fill-or-kill and fill-and-kill orders cancel by design and are left out of the
+    /// cancellation counts.
+    pub fn is_immediate(self) -> bool {
+        matches!(self, OrderType::Fok | OrderType::Fak)
+    }
+}
+
+contract_enum!(
+    /// What a row of `limits.csv` limits.
+    LimitKind, "limit kind" {
+        /// Speculative lots per side held at the end of a day.
+        Position => "position",
+        /// Speculative lots opened in one product in one day.
+        Opening => "opening",
+        /// Self-trades per contract per day.
+        SelfTrade => "self_trade",
+        /// Cancellations per contract per day.
+        Cancel => "cancel",
+        /// Large cancellations per contract per day.
+        LargeCancel => "large_cancel",
+        /// Lots from which a cancellation is large.
+        LargeCancelSize => "large_cancel_size",
+    }
+);
+
 /// An exchange member (futures company, broker).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Member {
@@ -338,6 +419,91 @@ pub struct ReportedGroup {
     pub extra: Extra,
 }
 
+/// One account's end-of-day position in one instrument, for one purpose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Position {
+    pub date: NaiveDate,
+    pub account_id: String,
+    pub instrument: String,
+    /// Long lots held.
+    pub long: u64,
+    /// Short lots held.
+    pub short: u64,
+    pub purpose: Purpose,
+    pub extra: Extra,
+}
+
+/// One order event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub order_id: String,
+    /// Entry time, microseconds since the Unix epoch (UTC).
+    pub ts: i64,
+    pub account_id: String,
+    pub instrument: String,
+    pub side: Side,
+    pub offset: Offset,
+    pub price: Option<f64>,
+    /// Lots ordered, at least 1.
+    pub volume: u64,
+    /// Lots filled, at most `volume`.
+    pub filled: u64,
+    pub status: OrderStatus,
+    /// When the order was cancelled (microseconds, UTC); present for cancelled orders and never
+    /// before `ts`.
+    pub cancel_ts: Option<i64>,
+    pub purpose: Purpose,
+    pub order_type: OrderType,
+    pub extra: Extra,
+}
+
+impl Order {
+    /// Lots left unfilled when the order was cancelled (zero unless cancelled).
+    pub fn cancelled_lots(&self) -> u64 {
+        if self.status == OrderStatus::Cancelled {
+            self.volume - self.filled.min(self.volume)
+        } else {
+            0
+        }
+    }
+}
+
+/// A threshold in force for a product or an instrument, optionally for a range of dates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Limit {
+    /// A product code (`IF`) or an instrument (`IF2403`).
+    pub scope: String,
+    pub kind: LimitKind,
+    pub value: u64,
+    /// In force from this day (inclusive).
+    pub from_date: Option<NaiveDate>,
+    /// In force until this day (inclusive).
+    pub to_date: Option<NaiveDate>,
+    pub extra: Extra,
+}
+
+impl Limit {
+    /// Whether the limit is in force on `date`.
+    pub fn in_force(&self, date: NaiveDate) -> bool {
+        self.from_date.is_none_or(|f| f <= date) && self.to_date.is_none_or(|t| date <= t)
+    }
+}
+
+/// One day of the trading calendar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TradingDay {
+    pub date: NaiveDate,
+    pub extra: Extra,
+}
+
+/// The product code of an instrument: its leading letters (`IF2403` is `IF`, `T2406` is `T`).
+pub fn product_of(instrument: &str) -> &str {
+    let end = instrument
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(instrument.len());
+    &instrument[..end]
+}
+
 /// Any record of the contract, as stores hold them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Record {
@@ -353,6 +519,10 @@ pub enum Record {
     Transfer(Transfer),
     Trade(Trade),
     ReportedGroup(ReportedGroup),
+    Position(Position),
+    Order(Order),
+    Limit(Limit),
+    TradingDay(TradingDay),
 }
 
 contract_enum!(
@@ -370,6 +540,10 @@ contract_enum!(
         Transfers => "transfers",
         Trades => "trades",
         ReportedGroups => "reported_groups",
+        Positions => "positions",
+        Orders => "orders",
+        Limits => "limits",
+        TradingDays => "trading_days",
     }
 );
 
@@ -377,6 +551,15 @@ impl Table {
     /// The dataset file this table is loaded from.
     pub fn file_name(self) -> String {
         format!("{}.csv", self.as_str())
+    }
+
+    /// Whether the table is one of the surveillance tapes (positions, orders, limits, the
+    /// calendar), which feed the surveillance checks and not the graph.
+    pub fn is_surveillance(self) -> bool {
+        matches!(
+            self,
+            Table::Positions | Table::Orders | Table::Limits | Table::TradingDays
+        )
     }
 }
 
@@ -396,6 +579,10 @@ impl Record {
             Record::Transfer(_) => Table::Transfers,
             Record::Trade(_) => Table::Trades,
             Record::ReportedGroup(_) => Table::ReportedGroups,
+            Record::Position(_) => Table::Positions,
+            Record::Order(_) => Table::Orders,
+            Record::Limit(_) => Table::Limits,
+            Record::TradingDay(_) => Table::TradingDays,
         }
     }
 
@@ -422,6 +609,22 @@ impl Record {
             Record::Transfer(r) => r.transfer_id.clone(),
             Record::Trade(r) => r.trade_id.clone(),
             Record::ReportedGroup(r) => format!("{}{SEP}{}", r.group_id, r.account_id),
+            Record::Position(r) => format!(
+                "{}{SEP}{}{SEP}{}{SEP}{}",
+                r.date, r.account_id, r.instrument, r.purpose
+            ),
+            Record::Order(r) => r.order_id.clone(),
+            Record::Limit(r) => {
+                let day = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+                format!(
+                    "{}{SEP}{}{SEP}{}{SEP}{}",
+                    r.scope,
+                    r.kind,
+                    day(r.from_date),
+                    day(r.to_date)
+                )
+            }
+            Record::TradingDay(r) => r.date.to_string(),
         }
     }
 }
@@ -441,6 +644,38 @@ mod tests {
         let err = "Company".parse::<EntityKind>().unwrap_err();
         assert!(err.to_string().contains("unknown entity kind `Company`"));
         assert!(err.to_string().contains("asset_manager"));
+    }
+
+    #[test]
+    fn product_codes_are_the_leading_letters() {
+        assert_eq!(product_of("IF2403"), "IF");
+        assert_eq!(product_of("T2406"), "T");
+        assert_eq!(product_of("TL2409"), "TL");
+        assert_eq!(product_of("IF"), "IF");
+        assert_eq!(product_of("2403"), "");
+    }
+
+    #[test]
+    fn limits_honour_their_date_range() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let l = Limit {
+            scope: "IF".into(),
+            kind: LimitKind::Position,
+            value: 10,
+            from_date: Some(d("2024-03-04")),
+            to_date: Some(d("2024-03-08")),
+            extra: Extra::new(),
+        };
+        assert!(!l.in_force(d("2024-03-03")));
+        assert!(l.in_force(d("2024-03-04")));
+        assert!(l.in_force(d("2024-03-08")));
+        assert!(!l.in_force(d("2024-03-09")));
+        let open = Limit {
+            from_date: None,
+            to_date: None,
+            ..l
+        };
+        assert!(open.in_force(d("1999-01-01")));
     }
 
     #[test]

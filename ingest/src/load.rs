@@ -9,8 +9,14 @@ use crate::store::{Store, StoreError};
 /// Builds the graph from every record table of a store, node tables first. References the builder
 /// cannot resolve are logged (a validated store has none).
 pub fn load_graph(store: &dyn Store, progress: bool) -> Result<PropertyGraph, StoreError> {
+    // The surveillance tapes are not graph data; reading them here would only cost time.
+    let tables: Vec<Table> = Table::ALL
+        .iter()
+        .copied()
+        .filter(|t| !t.is_surveillance())
+        .collect();
     let mut total = 0;
-    for t in Table::ALL {
+    for t in &tables {
         total += store.count(*t)?;
     }
     let pb = if progress {
@@ -24,7 +30,7 @@ pub fn load_graph(store: &dyn Store, progress: bool) -> Result<PropertyGraph, St
             .progress_chars("=> "),
     );
     let mut b = GraphBuilder::new();
-    for t in Table::ALL {
+    for t in &tables {
         pb.set_message(format!("loading {}", t.as_str()));
         let mut n = 0u64;
         store.scan(*t, &mut |r| {

@@ -187,6 +187,9 @@ fn check_references(ids: &Ids, rec: &Record) -> Result<(), rows::RowError> {
             ids.check("sell_account", &t.sell_account, &[Account])
         }
         Record::ReportedGroup(g) => ids.check("account_id", &g.account_id, &[Account]),
+        Record::Position(p) => ids.check("account_id", &p.account_id, &[Account]),
+        Record::Order(o) => ids.check("account_id", &o.account_id, &[Account]),
+        Record::Limit(_) | Record::TradingDay(_) => Ok(()),
     }
 }
 

@@ -96,6 +96,37 @@ pub fn known_columns(table: Table) -> &'static [(&'static str, bool)] {
             ("account_id", true),
             ("reported_at", false),
         ],
+        Table::Positions => &[
+            ("date", true),
+            ("account_id", true),
+            ("instrument", true),
+            ("long", true),
+            ("short", true),
+            ("purpose", false),
+        ],
+        Table::Orders => &[
+            ("order_id", true),
+            ("ts", true),
+            ("account_id", true),
+            ("instrument", true),
+            ("side", true),
+            ("offset", true),
+            ("price", false),
+            ("volume", true),
+            ("filled", false),
+            ("status", true),
+            ("cancel_ts", false),
+            ("purpose", false),
+            ("order_type", false),
+        ],
+        Table::Limits => &[
+            ("scope", true),
+            ("kind", true),
+            ("value", true),
+            ("from_date", false),
+            ("to_date", false),
+        ],
+        Table::TradingDays => &[("date", true)],
     }
 }
 
@@ -235,6 +266,26 @@ impl<'a> Row<'a> {
                     .map_err(|_| RowError::new(name, format!("not a whole number: `{s}`")))
             })
             .transpose()
+    }
+
+    fn required_integer(&self, name: &str) -> Result<u64, RowError> {
+        self.integer(name)?
+            .ok_or_else(|| RowError::new(name, "required cell is empty"))
+    }
+
+    /// A number of lots held: a whole number that must not be negative.
+    fn lots(&self, name: &str) -> Result<u64, RowError> {
+        let s = self.required(name)?;
+        match s.parse::<i64>() {
+            Ok(v) if v < 0 => Err(RowError::new(name, format!("negative position {v}"))),
+            Ok(v) => Ok(v as u64),
+            Err(_) => Err(RowError::new(name, format!("not a whole number: `{s}`"))),
+        }
+    }
+
+    fn required_date(&self, name: &str) -> Result<NaiveDate, RowError> {
+        self.date(name)?
+            .ok_or_else(|| RowError::new(name, "required cell is empty"))
     }
 
     fn date(&self, name: &str) -> Result<Option<NaiveDate>, RowError> {
@@ -486,6 +537,89 @@ pub fn parse(table: Table, cols: &Columns, rec: &ByteRecord) -> Result<Parsed, R
             reported_at: r.date("reported_at")?,
             extra: r.extra(),
         }),
+        Table::Positions => Record::Position(Position {
+            date: r.required_date("date")?,
+            account_id: r.id("account_id")?,
+            instrument: r.required("instrument")?.to_owned(),
+            long: r.lots("long")?,
+            short: r.lots("short")?,
+            purpose: r.parse_enum("purpose")?.unwrap_or(Purpose::Speculation),
+            extra: r.extra(),
+        }),
+        Table::Orders => {
+            let ts = r.required_timestamp("ts")?;
+            let volume = r.required_integer("volume")?;
+            if volume == 0 {
+                return Err(RowError::new("volume", "volume is zero"));
+            }
+            let filled = r.integer("filled")?.unwrap_or(0);
+            if filled > volume {
+                return Err(RowError::new(
+                    "filled",
+                    format!("filled {filled} is above the volume {volume}"),
+                ));
+            }
+            let status: OrderStatus = r.required_enum("status")?;
+            let cancel_ts = r.timestamp("cancel_ts")?;
+            match cancel_ts {
+                None if status == OrderStatus::Cancelled => {
+                    return Err(RowError::new(
+                        "cancel_ts",
+                        "a cancelled order needs its cancel_ts",
+                    ));
+                }
+                Some(c) if c < ts => {
+                    return Err(RowError::new(
+                        "cancel_ts",
+                        "cancel_ts is before the order's ts",
+                    ));
+                }
+                _ => {}
+            }
+            let price = r.decimal("price")?;
+            if let Some(p) = price
+                && p <= 0.0
+            {
+                return Err(RowError::new("price", format!("price {p} is not positive")));
+            }
+            Record::Order(Order {
+                order_id: r.id("order_id")?,
+                ts,
+                account_id: r.id("account_id")?,
+                instrument: r.required("instrument")?.to_owned(),
+                side: r.required_enum("side")?,
+                offset: r.required_enum("offset")?,
+                price,
+                volume,
+                filled,
+                status,
+                cancel_ts,
+                purpose: r.parse_enum("purpose")?.unwrap_or(Purpose::Speculation),
+                order_type: r.parse_enum("order_type")?.unwrap_or(OrderType::Limit),
+                extra: r.extra(),
+            })
+        }
+        Table::Limits => {
+            let from_date = r.date("from_date")?;
+            let to_date = r.date("to_date")?;
+            if let (Some(f), Some(t)) = (from_date, to_date)
+                && t < f
+            {
+                return Err(RowError::new("to_date", "to_date is before from_date"));
+            }
+            Record::Limit(Limit {
+                scope: r.id("scope")?,
+                kind: r.required_enum("kind")?,
+                value: r.required_integer("value")?,
+                from_date,
+                to_date,
+                extra: r.extra(),
+            })
+        }
+        Table::TradingDays => Record::TradingDay(TradingDay {
+            date: r.required_date("date")?,
+            extra: r.extra(),
+        }),
     };
     Ok((record, r.warnings))
 }
@@ -571,6 +705,138 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.column, "ts");
+    }
+
+    const ORDER: [&str; 13] = [
+        "order_id",
+        "ts",
+        "account_id",
+        "instrument",
+        "side",
+        "offset",
+        "price",
+        "volume",
+        "filled",
+        "status",
+        "cancel_ts",
+        "purpose",
+        "order_type",
+    ];
+
+    fn order(
+        volume: &str,
+        filled: &str,
+        status: &str,
+        cancel_ts: &str,
+    ) -> Result<Parsed, RowError> {
+        row(
+            Table::Orders,
+            &ORDER,
+            &[
+                "O1",
+                "2024-03-04T09:30:00.000001+08:00",
+                "A1",
+                "IF2403",
+                "buy",
+                "open",
+                "3500.2",
+                volume,
+                filled,
+                status,
+                cancel_ts,
+                "",
+                "",
+            ],
+        )
+    }
+
+    #[test]
+    fn surveillance_rows_parse_with_their_defaults() {
+        let (rec, w) = order("10", "", "cancelled", "2024-03-04T09:30:01+08:00").unwrap();
+        assert!(w.is_empty());
+        let Record::Order(o) = rec else { panic!() };
+        assert_eq!(o.filled, 0);
+        assert_eq!(o.purpose, Purpose::Speculation);
+        assert_eq!(o.order_type, OrderType::Limit);
+        assert_eq!(o.cancelled_lots(), 10);
+        assert_eq!(o.cancel_ts.unwrap() - o.ts, 999_999);
+        let (rec, _) = row(
+            Table::Positions,
+            &[
+                "date",
+                "account_id",
+                "instrument",
+                "long",
+                "short",
+                "purpose",
+            ],
+            &["2024-03-04", "A1", "T2406", "12", "0", "hedging"],
+        )
+        .unwrap();
+        let Record::Position(p) = rec else { panic!() };
+        assert_eq!((p.long, p.short, p.purpose), (12, 0, Purpose::Hedging));
+        let (rec, _) = row(
+            Table::Limits,
+            &["scope", "kind", "value", "from_date"],
+            &["IF", "large_cancel_size", "300", "2024-03-01"],
+        )
+        .unwrap();
+        let Record::Limit(l) = rec else { panic!() };
+        assert_eq!(
+            (l.kind, l.value, l.to_date),
+            (LimitKind::LargeCancelSize, 300, None)
+        );
+    }
+
+    #[test]
+    fn surveillance_rejects_say_column_and_reason() {
+        let ph = ["date", "account_id", "instrument", "long", "short"];
+        let e = row(
+            Table::Positions,
+            &ph,
+            &["2024-03-04", "A1", "IF2403", "-3", "0"],
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.column.as_str(), e.reason.as_str()),
+            ("long", "negative position -3")
+        );
+        let e = row(
+            Table::Positions,
+            &ph,
+            &["2024-03-04", "A1", "IF2403", "0", "-1"],
+        )
+        .unwrap_err();
+        assert_eq!(e.column, "short");
+        let e = order("5", "6", "filled", "").unwrap_err();
+        assert_eq!(e.column, "filled");
+        assert!(e.reason.contains("above the volume 5"));
+        let e = order("5", "0", "cancelled", "").unwrap_err();
+        assert_eq!(
+            (e.column.as_str(), e.reason.as_str()),
+            ("cancel_ts", "a cancelled order needs its cancel_ts")
+        );
+        let e = order("5", "0", "cancelled", "2024-03-04T09:29:59+08:00").unwrap_err();
+        assert_eq!(e.reason, "cancel_ts is before the order's ts");
+        let e = order("0", "0", "open", "").unwrap_err();
+        assert_eq!(e.column, "volume");
+        let e = order("5", "0", "expired", "").unwrap_err();
+        assert!(e.reason.starts_with("unknown order status `expired`"));
+        let e = row(
+            Table::Limits,
+            &["scope", "kind", "value"],
+            &["IF", "margin", "5"],
+        )
+        .unwrap_err();
+        assert_eq!(e.column, "kind");
+        assert!(e.reason.starts_with("unknown limit kind `margin`"));
+        let e = row(
+            Table::Limits,
+            &["scope", "kind", "value", "from_date", "to_date"],
+            &["IF", "cancel", "400", "2024-03-08", "2024-03-01"],
+        )
+        .unwrap_err();
+        assert_eq!(e.column, "to_date");
     }
 
     #[test]

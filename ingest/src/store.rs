@@ -491,6 +491,10 @@ fn encode_record(record: &Record) -> Result<Vec<u8>, StoreError> {
         Record::Transfer(r) => postcard::to_stdvec(r)?,
         Record::Trade(r) => postcard::to_stdvec(r)?,
         Record::ReportedGroup(r) => postcard::to_stdvec(r)?,
+        Record::Position(r) => postcard::to_stdvec(r)?,
+        Record::Order(r) => postcard::to_stdvec(r)?,
+        Record::Limit(r) => postcard::to_stdvec(r)?,
+        Record::TradingDay(r) => postcard::to_stdvec(r)?,
     })
 }
 
@@ -509,6 +513,10 @@ fn decode_record(table: Table, bytes: &[u8]) -> Result<Record, StoreError> {
         Table::Transfers => Record::Transfer(de(bytes)?),
         Table::Trades => Record::Trade(de(bytes)?),
         Table::ReportedGroups => Record::ReportedGroup(de(bytes)?),
+        Table::Positions => Record::Position(de(bytes)?),
+        Table::Orders => Record::Order(de(bytes)?),
+        Table::Limits => Record::Limit(de(bytes)?),
+        Table::TradingDays => Record::TradingDay(de(bytes)?),
     })
 }
 

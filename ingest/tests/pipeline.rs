@@ -138,6 +138,136 @@ fn bad_input_rows_are_loaded_or_rejected_as_the_fixture_readme_says() {
 }
 
 #[test]
+fn surveillance_tapes_are_loaded_or_rejected_as_the_fixture_readme_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(tmp.path()).unwrap();
+    let s = ingest_dir(
+        &fixtures::dataset("surveillance-bad-input"),
+        &store,
+        &opts(),
+    )
+    .unwrap();
+    for f in &s.files {
+        assert_eq!(f.loaded + f.rejected, f.read, "{}", f.file);
+    }
+    let expect = [
+        ("persons.csv", 2, 2, 0),
+        ("accounts.csv", 2, 2, 0),
+        ("positions.csv", 6, 3, 3),
+        ("orders.csv", 7, 2, 5),
+        ("limits.csv", 6, 3, 3),
+        ("trading_days.csv", 3, 2, 1),
+    ];
+    for (file, read, loaded, rejected) in expect {
+        let (r, l, j, _) = counts(&s, file);
+        assert_eq!((r, l, j), (read, loaded, rejected), "{file}");
+    }
+    let t = s.totals();
+    assert_eq!((t.read, t.loaded, t.rejected), (26, 14, 12));
+
+    let rejects = store.last_rejects().unwrap();
+    assert_eq!(rejects.len(), 12);
+    let find = |file: &str, needle: &str| {
+        rejects
+            .iter()
+            .find(|r| r.file == file && r.reason.contains(needle))
+            .unwrap_or_else(|| panic!("a reject in {file} containing {needle:?}: {rejects:#?}"))
+    };
+    let r = find("positions.csv", "negative position -3");
+    assert_eq!((r.line, r.column.as_str()), (4, "long"));
+    assert!(r.raw.starts_with("2024-03-04,A1,IF2406,-3"));
+    let r = find("positions.csv", "unknown account `A9`");
+    assert_eq!((r.line, r.column.as_str()), (5, "account_id"));
+    assert_eq!(
+        find("positions.csv", "unknown purpose `investment`").line,
+        6
+    );
+    let r = find("orders.csv", "filled 6 is above the volume 5");
+    assert_eq!((r.line, r.column.as_str()), (3, "filled"));
+    assert_eq!(find("orders.csv", "needs its cancel_ts").line, 4);
+    let r = find("orders.csv", "cancel_ts is before");
+    assert_eq!((r.line, r.column.as_str()), (5, "cancel_ts"));
+    assert_eq!(find("orders.csv", "unknown account `A9`").line, 7);
+    assert_eq!(find("orders.csv", "volume is zero").line, 8);
+    let r = find("limits.csv", "unknown limit kind `margin`");
+    assert_eq!((r.line, r.column.as_str()), (4, "kind"));
+    assert_eq!(find("limits.csv", "conflicting content").line, 6);
+    assert_eq!(find("limits.csv", "to_date is before from_date").line, 7);
+    assert_eq!(find("trading_days.csv", "not a YYYY-MM-DD date").line, 4);
+
+    assert_eq!(store.count(Table::Positions).unwrap(), 3);
+    assert_eq!(store.count(Table::Orders).unwrap(), 2);
+    assert_eq!(store.count(Table::Limits).unwrap(), 3);
+    assert_eq!(store.count(Table::TradingDays).unwrap(), 2);
+    let Some(Record::Position(p)) = store
+        .get(
+            Table::Positions,
+            "2024-03-04\u{1f}A1\u{1f}IF2403\u{1f}speculation",
+        )
+        .unwrap()
+    else {
+        panic!("A1's IF2403 position, speculation by default");
+    };
+    assert_eq!((p.long, p.short), (12, 0));
+    let Some(Record::Order(o)) = store.get(Table::Orders, "O5").unwrap() else {
+        panic!("O5")
+    };
+    assert_eq!(o.order_type, graph_core::model::OrderType::Fok);
+    assert_eq!(o.cancelled_lots(), 5);
+}
+
+#[test]
+fn surveillance_tapes_read_from_gbk_like_the_other_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let utf = tmp.path().join("utf");
+    write_small(&utf, "张三");
+    fs::write(
+        utf.join("positions.csv"),
+        "date,account_id,instrument,long,short,purpose,备注\n2024-03-04,A1,IF2403,7,2,speculation,大户\n",
+    )
+    .unwrap();
+    fs::write(
+        utf.join("orders.csv"),
+        "order_id,ts,account_id,instrument,side,offset,volume,status,席位\n\
+         O1,2024-03-04T09:30:00+08:00,A2,IF2403,sell,open,3,filled,上海一部\n",
+    )
+    .unwrap();
+    let gbk = tmp.path().join("gbk");
+    fs::create_dir_all(&gbk).unwrap();
+    for f in ["persons.csv", "accounts.csv", "positions.csv", "orders.csv"] {
+        let text = fs::read_to_string(utf.join(f)).unwrap();
+        let (bytes, _, bad) = encoding_rs::GBK.encode(&text);
+        assert!(!bad);
+        fs::write(gbk.join(f), &bytes).unwrap();
+    }
+    let store = RedbStore::open(&gbk.join("store")).unwrap();
+    let s = ingest_dir(
+        &gbk,
+        &store,
+        &IngestOptions {
+            encoding: Encoding::Gbk,
+            progress: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(s.totals().rejected, 0, "{s:?}");
+    let Some(Record::Position(p)) = store
+        .get(
+            Table::Positions,
+            "2024-03-04\u{1f}A1\u{1f}IF2403\u{1f}speculation",
+        )
+        .unwrap()
+    else {
+        panic!("the position")
+    };
+    assert_eq!(p.extra.get("备注").map(String::as_str), Some("大户"));
+    let Some(Record::Order(o)) = store.get(Table::Orders, "O1").unwrap() else {
+        panic!("the order")
+    };
+    assert_eq!(o.extra.get("席位").map(String::as_str), Some("上海一部"));
+}
+
+#[test]
 fn missing_accounts_file_is_an_input_error() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
@@ -290,6 +420,8 @@ proptest! {
         accounts in prop::collection::vec((0u8..20, 0u8..25, cell("individual")), 1..30),
         shares in prop::collection::vec((0u8..25, 0u8..25, cell("40")), 0..30),
         trades in prop::collection::vec((0u8..20, 0u8..20, cell("3"), cell("2024-03-01T09:30:00+08:00")), 0..30),
+        positions in prop::collection::vec((0u8..25, cell("4"), cell("speculation")), 0..20),
+        orders in prop::collection::vec((0u8..25, cell("5"), cell("2"), cell("cancelled"), cell("2024-03-01T09:31:00+08:00")), 0..20),
     ) {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
@@ -308,6 +440,14 @@ proptest! {
         let mut t = String::from("trade_id,ts,instrument,buy_account,sell_account,price,volume\n");
         for (n, (b, sl, vol, ts)) in trades.iter().enumerate() { t += &format!("T{n},{ts},IF2403,A{b},A{sl},3500,{vol}\n"); }
         fs::write(d.join("trades.csv"), t).unwrap();
+        let mut p = String::from("date,account_id,instrument,long,short,purpose\n");
+        for (a, lots, purpose) in &positions { p += &format!("2024-03-01,A{a},IF2403,{lots},1,{purpose}\n"); }
+        fs::write(d.join("positions.csv"), p).unwrap();
+        let mut o = String::from("order_id,ts,account_id,instrument,side,offset,volume,filled,status,cancel_ts\n");
+        for (n, (a, vol, filled, status, cancel)) in orders.iter().enumerate() {
+            o += &format!("O{n},2024-03-01T09:30:00+08:00,A{a},IF2403,buy,open,{vol},{filled},{status},{cancel}\n");
+        }
+        fs::write(d.join("orders.csv"), o).unwrap();
         let store = RedbStore::open(&d.join("store")).unwrap();
         let summary = ingest_dir(d, &store, &opts()).unwrap();
         let mut rejected = 0;

@@ -9,7 +9,7 @@
 //! The data model (every label has a uniqueness constraint or index, created on first use):
 //! - one node per record, labelled by its table (`Account`, `Person`, `Entity`, `Member`,
 //!   `Shareholding`, `Officer`, `Relation`, `Authorization`, `Identifier`, `Transfer`, `Trade`,
-//!   `ReportedGroup`), with its table key `key` (unique), the exact record `rec` (postcard bytes),
+//!   `ReportedGroup`, and the surveillance tapes' `Position`, `Order`, `Limit`, `TradingDay`), with its table key `key` (unique), the exact record `rec` (postcard bytes),
 //!   the run that wrote it last `run`, and readable properties (`id`, `name`, ...);
 //! - `IngestRun {id, status: started|completed|failed, summary}` and the rejects and warnings of
 //!   each run (`IngestReject`, `IngestWarning`);
@@ -124,6 +124,10 @@ pub fn label(t: Table) -> &'static str {
         Table::Transfers => "Transfer",
         Table::Trades => "Trade",
         Table::ReportedGroups => "ReportedGroup",
+        Table::Positions => "Position",
+        Table::Orders => "Order",
+        Table::Limits => "Limit",
+        Table::TradingDays => "TradingDay",
     }
 }
 
@@ -490,6 +494,44 @@ fn props(r: &Record) -> HashMap<String, BoltType> {
             put("group_id", x.group_id.as_str().into());
             put("account_id", x.account_id.as_str().into());
         }
+        Record::Position(x) => {
+            put("date", x.date.to_string().into());
+            put("account_id", x.account_id.as_str().into());
+            put("instrument", x.instrument.as_str().into());
+            put("long", (x.long as i64).into());
+            put("short", (x.short as i64).into());
+            put("purpose", x.purpose.as_str().into());
+        }
+        Record::Order(x) => {
+            put("ts", x.ts.into());
+            put("account_id", x.account_id.as_str().into());
+            put("instrument", x.instrument.as_str().into());
+            put("side", x.side.as_str().into());
+            put("offset", x.offset.as_str().into());
+            put("volume", (x.volume as i64).into());
+            put("filled", (x.filled as i64).into());
+            put("status", x.status.as_str().into());
+            put(
+                "cancel_ts",
+                x.cancel_ts
+                    .map_or(BoltType::Null(neo4rs::BoltNull), BoltType::from),
+            );
+            put("purpose", x.purpose.as_str().into());
+            put("order_type", x.order_type.as_str().into());
+        }
+        Record::Limit(x) => {
+            put("scope", x.scope.as_str().into());
+            put("kind", x.kind.as_str().into());
+            put("value", (x.value as i64).into());
+            put(
+                "from_date",
+                opt(x.from_date.map(|d| d.to_string()).as_deref()),
+            );
+            put("to_date", opt(x.to_date.map(|d| d.to_string()).as_deref()));
+        }
+        Record::TradingDay(x) => {
+            put("date", x.date.to_string().into());
+        }
     }
     m
 }
@@ -675,6 +717,10 @@ fn record_inner(r: &Record) -> &dyn erased::Encode {
         Record::Transfer(x) => x,
         Record::Trade(x) => x,
         Record::ReportedGroup(x) => x,
+        Record::Position(x) => x,
+        Record::Order(x) => x,
+        Record::Limit(x) => x,
+        Record::TradingDay(x) => x,
     }
 }
 
@@ -705,6 +751,10 @@ fn decode_record(table: Table, bytes: &[u8]) -> Result<Record, StoreError> {
         Table::Transfers => Record::Transfer(de(bytes)?),
         Table::Trades => Record::Trade(de(bytes)?),
         Table::ReportedGroups => Record::ReportedGroup(de(bytes)?),
+        Table::Positions => Record::Position(de(bytes)?),
+        Table::Orders => Record::Order(de(bytes)?),
+        Table::Limits => Record::Limit(de(bytes)?),
+        Table::TradingDays => Record::TradingDay(de(bytes)?),
     })
 }
 

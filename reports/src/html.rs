@@ -60,6 +60,23 @@ struct ContentsRow<'a> {
     criteria: String,
 }
 
+/// A row of the breaches section.
+#[derive(Serialize)]
+struct BreachRow<'a> {
+    group_id: &'a str,
+    /// The group has a section of its own to link to.
+    linked: bool,
+    source: &'a str,
+    kind: &'a str,
+    scope: &'a str,
+    date: String,
+    figure: u64,
+    limit: u64,
+    only_as_group: bool,
+    only: &'static str,
+    parts: String,
+}
+
 #[derive(Serialize)]
 struct Contribution {
     label: String,
@@ -167,7 +184,32 @@ pub fn render(
     .into_iter()
     .map(|k| (k.as_str(), view.changes.as_ref().map_or(0, |c| c.count(k))))
     .collect();
+    let listed: std::collections::HashSet<&str> =
+        view.groups.iter().map(|g| g.id.as_str()).collect();
+    let breaches: Vec<BreachRow<'_>> = view
+        .breaches
+        .iter()
+        .map(|b| BreachRow {
+            group_id: &b.group_id,
+            linked: listed.contains(b.group_id.as_str()),
+            source: b.source.as_str(),
+            kind: b.kind.as_str(),
+            scope: &b.scope,
+            date: b.date.to_string(),
+            figure: b.figure,
+            limit: b.limit,
+            only_as_group: b.only_as_group,
+            only: if b.only_as_group { "yes" } else { "no" },
+            parts: b
+                .parts
+                .iter()
+                .map(|p| format!("{} {}", p.account, p.share))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
     let head = env.get_template("head.html")?.render(context! {
+        breaches => Serde(breaches),
         html_lang => lang.html_tag(),
         css => CSS,
         analysis_created_at => &view.analysis_created_at,

@@ -42,6 +42,8 @@ pub const CANDIDATES_CSV: &str = "candidates.csv";
 pub const EVIDENCE_CSV: &str = "evidence.csv";
 pub const WASH_CSV: &str = "wash_trades.csv";
 pub const CHANGES_CSV: &str = "changes.csv";
+pub const BREACHES_CSV: &str = "breaches.csv";
+pub const BREACHES_JSON: &str = "breaches.json";
 
 /// Errors of a report.
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +195,20 @@ pub fn write_reports(
         view::build(store, &results, &opts.filters, changes)
     })?;
     drop(results);
+    let mut view = view;
+    if let Some(found) = service::load_surveillance(store)? {
+        // The report's detected groups and every reported group.
+        let listed: std::collections::HashSet<&str> =
+            view.groups.iter().map(|g| g.id.as_str()).collect();
+        view.breaches = found
+            .breaches
+            .into_iter()
+            .filter(|b| {
+                b.source == detectors::surveillance::GroupSource::Reported
+                    || listed.contains(b.group_id.as_str())
+            })
+            .collect();
+    }
     std::fs::create_dir_all(&opts.out).map_err(|source| ReportError::Io {
         path: opts.out.clone(),
         source,
@@ -213,6 +229,22 @@ pub fn write_reports(
                 timed("JSON", || {
                     ingest::store::write_atomically(&path, |w| {
                         serde_json::to_writer_pretty(&mut *w, &view)?;
+                        w.write_all(b"\n")
+                    })
+                    .map_err(ReportError::from)
+                })?;
+                files.push(path);
+                let path = opts.out.join(BREACHES_JSON);
+                timed("breaches JSON", || {
+                    ingest::store::write_atomically(&path, |w| {
+                        serde_json::to_writer_pretty(
+                            &mut *w,
+                            &serde_json::json!({
+                                "format_version": 1,
+                                "analysis_created_at": view.analysis_created_at,
+                                "breaches": view.breaches,
+                            }),
+                        )?;
                         w.write_all(b"\n")
                     })
                     .map_err(ReportError::from)

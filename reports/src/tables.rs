@@ -5,8 +5,25 @@ use std::path::{Path, PathBuf};
 
 use crate::view::{GroupView, ReportView, STRONG_WEIGHT};
 use crate::{
-    ACCOUNTS_CSV, CANDIDATES_CSV, CHANGES_CSV, EVIDENCE_CSV, GROUPS_CSV, ReportError, WASH_CSV,
+    ACCOUNTS_CSV, BREACHES_CSV, CANDIDATES_CSV, CHANGES_CSV, EVIDENCE_CSV, GROUPS_CSV, ReportError,
+    WASH_CSV,
 };
+
+/// `breaches.csv`: one row per account of each breach.
+pub const BREACHES_COLUMNS: [&str; 12] = [
+    "group_id",
+    "group_source",
+    "kind",
+    "scope",
+    "date",
+    "figure",
+    "limit",
+    "limit_scope",
+    "only_as_group",
+    "account_id",
+    "share",
+    "alone",
+];
 
 pub const GROUPS_COLUMNS: [&str; 8] = [
     "group_id",
@@ -215,6 +232,32 @@ pub fn write_csv(view: &ReportView, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
                     &rfc3339_micros(w.first_ts),
                     &rfc3339_micros(w.last_ts),
                     &w.trade_ids.join(";"),
+                ])?;
+            }
+        }
+        Ok(())
+    })?);
+    files.push(write(dir, BREACHES_CSV, &BREACHES_COLUMNS, &mut |c| {
+        for b in &view.breaches {
+            let (date, figure, limit) = (
+                b.date.to_string(),
+                b.figure.to_string(),
+                b.limit.to_string(),
+            );
+            for p in &b.parts {
+                c.write_record([
+                    b.group_id.as_str(),
+                    b.source.as_str(),
+                    b.kind.as_str(),
+                    &b.scope,
+                    &date,
+                    &figure,
+                    &limit,
+                    &b.limit_scope,
+                    flag(b.only_as_group),
+                    &p.account,
+                    &p.share.to_string(),
+                    &p.alone.to_string(),
                 ])?;
             }
         }

@@ -229,6 +229,10 @@ pub struct ReportView {
     pub summary: Summary,
     pub groups: Vec<GroupView>,
     pub changes: Option<Changes>,
+    /// The limit breaches of the report's groups and of the reported groups; written to
+    /// `breaches.csv`, `breaches.json` and the Breaches sheet, not into `report.json`.
+    #[serde(skip)]
+    pub breaches: Vec<detectors::surveillance::Breach>,
 }
 
 /// Point reads of names and account details, remembered so each id is read once.
@@ -334,6 +338,7 @@ pub fn build(
         summary,
         groups,
         changes,
+        breaches: Vec::new(),
     })
 }
 

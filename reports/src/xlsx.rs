@@ -13,6 +13,8 @@ use crate::view::ReportView;
 
 /// The sheet names.
 pub const SHEETS: [&str; 3] = ["Groups", "Accounts", "Evidence"];
+/// The sheet of limit breaches, written when there are any.
+pub const BREACHES_SHEET: &str = "Breaches";
 /// The sheet of candidate members, after the evidence.
 pub const CANDIDATES_SHEET: &str = "Candidates";
 
@@ -277,6 +279,43 @@ pub fn write(view: &ReportView, lang: Lang, path: &Path) -> Result<(), ReportErr
             sheet.write_string(r, 3, rfc3339_micros(w.first_ts))?;
             sheet.write_string(r, 4, rfc3339_micros(w.last_ts))?;
             sheet.write_string(r, 5, w.trade_ids.join(";"))?;
+        }
+    }
+    if !view.breaches.is_empty() {
+        let sheet = wb.add_worksheet().set_name(BREACHES_SHEET)?;
+        let keys = [
+            "group",
+            "group_source",
+            "breach_kind",
+            "breach_scope",
+            "breach_date",
+            "breach_figure",
+            "breach_limit",
+            "only_as_group",
+            "breach_parts",
+        ];
+        header(
+            sheet,
+            lang,
+            &keys,
+            &[16.0, 10.0, 16.0, 10.0, 12.0, 10.0, 10.0, 12.0, 60.0],
+            view.breaches.len() as u32,
+        )?;
+        for (r, b) in (1u32..).zip(&view.breaches) {
+            sheet.write_string(r, 0, &b.group_id)?;
+            sheet.write_string(r, 1, label(lang, b.source.as_str()))?;
+            sheet.write_string(r, 2, label_of(lang, "breach_", b.kind.as_str()))?;
+            sheet.write_string(r, 3, &b.scope)?;
+            sheet.write_string(r, 4, b.date.to_string())?;
+            sheet.write_number(r, 5, b.figure as f64)?;
+            sheet.write_number(r, 6, b.limit as f64)?;
+            sheet.write_string(r, 7, yes_no(b.only_as_group))?;
+            let parts: Vec<String> = b
+                .parts
+                .iter()
+                .map(|p| format!("{}:{}", p.account, p.share))
+                .collect();
+            sheet.write_string(r, 8, parts.join(";"))?;
         }
     }
     wb.save(path)?;

@@ -444,3 +444,77 @@ fn ownership_chain_reports_match_their_golden_files() {
         );
     }
 }
+
+#[test]
+fn breaches_go_to_their_csv_json_and_sheet() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = analysed(
+        &fixtures::dataset("surveillance"),
+        &dir.path().join("store"),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let w = reports::write_reports(&store, &opts(out.path(), Lang::Zh), &mut |_| {}).unwrap();
+    assert!(w.files.iter().any(|f| f.ends_with("breaches.csv")));
+    let (header, rows) = csv_rows(&out.path().join("breaches.csv"));
+    assert_eq!(
+        header,
+        [
+            "group_id",
+            "group_source",
+            "kind",
+            "scope",
+            "date",
+            "figure",
+            "limit",
+            "limit_scope",
+            "only_as_group",
+            "account_id",
+            "share",
+            "alone"
+        ]
+    );
+    // Two breaches of the detected group with two accounts each, one of R1 with one.
+    assert_eq!(rows.len(), 5, "{rows:?}");
+    assert_eq!(
+        rows[0][1..10],
+        [
+            "detected",
+            "position_long",
+            "IF2403",
+            "2024-03-04",
+            "1300",
+            "1200",
+            "IF",
+            "true",
+            "A1"
+        ]
+    );
+    assert_eq!(rows[0][10..], ["700", "700"]);
+    assert_eq!((rows[4][0].as_str(), rows[4][8].as_str()), ("R1", "false"));
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.path().join("breaches.json")).unwrap()).unwrap();
+    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["breaches"].as_array().unwrap().len(), 3);
+    assert_eq!(json["breaches"][1]["kind"], "cancel");
+    let report: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    assert!(
+        report.get("breaches").is_none(),
+        "report.json keeps its fields"
+    );
+    let html = fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(html.contains("<h2>限额违规</h2>"), "the breaches section");
+    assert!(html.contains(
+        "<td>多头投机持仓超限</td><td>IF2403</td><td>2024-03-04</td><td class=\"num\">1300</td>"
+    ));
+    assert!(
+        html.contains("<td>R1</td><td>客户报备</td>"),
+        "a reported group, not linked"
+    );
+    let mut wb: Xlsx<_> = open_workbook(out.path().join("report.xlsx")).unwrap();
+    let sheet = wb.worksheet_range("Breaches").unwrap();
+    assert_eq!(sheet.height(), 4);
+    assert_eq!(sheet.get((0, 2)).unwrap().to_string(), "违规类型");
+    assert_eq!(sheet.get((1, 2)).unwrap().to_string(), "多头投机持仓超限");
+    assert_eq!(sheet.get((1, 8)).unwrap().to_string(), "A1:700;A2:600");
+}

@@ -14,13 +14,16 @@ use detectors::analysis::{Analysis, AnalysisConfig, AnalysisInput};
 use detectors::behaviour::TradeEvent;
 use detectors::embed::Embeddings;
 use detectors::flows::TransferEvent;
-use detectors::results::{AnalysisResults, LinkRecord, StageTiming, link_record};
+use detectors::results::{
+    AnalysisResults, LinkRecord, StageTiming, SurveillanceResults, link_record,
+};
 use graph_core::model::{Record, Table};
 use graph_core::{NodeId, PropertyGraph};
 use ingest::{Journal, JournalEntry, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 pub mod open;
+pub mod surveillance;
 pub use open::{OpenError, StoreSettings, open_store};
 
 /// The blob names analysis results are stored under.
@@ -71,6 +74,8 @@ pub struct AnalyzeOptions {
     pub progress: bool,
     /// Analyse even when the store's last ingest did not complete.
     pub force: bool,
+    /// The day reporting deadlines are measured on; by default the last day of the tapes.
+    pub as_of: Option<chrono::NaiveDate>,
 }
 
 /// What [`analyze`] produced, besides what it stored.
@@ -78,6 +83,8 @@ pub struct AnalyzeOptions {
 pub struct Analysed {
     pub graph: PropertyGraph,
     pub analysis: Analysis,
+    /// The surveillance findings, as stored.
+    pub surveillance: SurveillanceResults,
 }
 
 /// The tapes and reported groups an analysis reads besides the graph.
@@ -207,12 +214,6 @@ pub fn analyze(
             seconds: tape_secs,
         },
     );
-    stage("storing the results");
-    let t = Instant::now();
-    let bytes = postcard::to_stdvec(&*results).map_err(|e| ServiceError::Encode {
-        what: "analysis results",
-        reason: e.to_string(),
-    })?;
     let trade_id = |i: u32| tapes.trade_ids[i as usize].clone();
     let links: Vec<LinkRecord> = analysis
         .evidence
@@ -220,6 +221,23 @@ pub fn analyze(
         .iter()
         .map(|l| link_record(&g, l, &trade_id))
         .collect();
+    stage("surveillance checks");
+    let t = Instant::now();
+    let checks = surveillance::run(store, results, &tapes.reported, &links, opts.as_of)?;
+    results.timings.push(StageTiming {
+        stage: "surveillance".into(),
+        seconds: t.elapsed().as_secs_f64(),
+    });
+    let checks_bytes = postcard::to_stdvec(&checks).map_err(|e| ServiceError::Encode {
+        what: "surveillance findings",
+        reason: e.to_string(),
+    })?;
+    stage("storing the results");
+    let t = Instant::now();
+    let bytes = postcard::to_stdvec(&*results).map_err(|e| ServiceError::Encode {
+        what: "analysis results",
+        reason: e.to_string(),
+    })?;
     let links = postcard::to_stdvec(&links).map_err(|e| ServiceError::Encode {
         what: "evidence links",
         reason: e.to_string(),
@@ -242,6 +260,7 @@ pub fn analyze(
         (LINKS_BLOB, &links),
         (EMBEDDINGS_BLOB, &emb),
         (EMBEDDING_IDS_BLOB, emb_ids.as_bytes()),
+        (surveillance::SURVEILLANCE_BLOB, &checks_bytes),
     ];
     all.extend(blobs.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
     store.put_blobs(&all)?;
@@ -250,7 +269,11 @@ pub fn analyze(
         stage: "store".into(),
         seconds: t.elapsed().as_secs_f64(),
     });
-    Ok(Analysed { graph: g, analysis })
+    Ok(Analysed {
+        graph: g,
+        analysis,
+        surveillance: checks,
+    })
 }
 
 /// An analysis as plain data for [`Store::publish_analysis`].
@@ -305,6 +328,20 @@ pub fn load_results(store: &dyn Store) -> Result<Option<AnalysisResults>, Servic
             .map(Some)
             .map_err(|e| ServiceError::Outdated {
                 what: "analysis results",
+                reason: e.to_string(),
+            }),
+        None => Ok(None),
+    }
+}
+
+/// The surveillance findings of the latest analysis, if it stored any (analyses made before the
+/// checks existed did not).
+pub fn load_surveillance(store: &dyn Store) -> Result<Option<SurveillanceResults>, ServiceError> {
+    match store.get_blob(surveillance::SURVEILLANCE_BLOB)? {
+        Some(bytes) => postcard::from_bytes(&bytes)
+            .map(Some)
+            .map_err(|e| ServiceError::Outdated {
+                what: "surveillance findings",
                 reason: e.to_string(),
             }),
         None => Ok(None),

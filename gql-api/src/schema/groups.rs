@@ -25,7 +25,7 @@ pub enum GroupStatus {
 }
 
 impl GroupStatus {
-    fn parse(s: &str) -> GroupStatus {
+    pub(crate) fn parse(s: &str) -> GroupStatus {
         match s {
             "reported" => GroupStatus::Reported,
             "partially_reported" => GroupStatus::PartiallyReported,
@@ -428,6 +428,19 @@ impl ControlGroup {
             .iter()
             .map(Review::from)
             .collect()
+    }
+    /// The limits the group breaches as one trader, only-as-a-group first.
+    async fn breaches(&self, ctx: &Context<'_>) -> Vec<super::surveillance::Breach> {
+        super::surveillance::of_group(req(ctx), &self.rec(ctx).id)
+    }
+    /// The group's speculative position in one instrument per day, with each account's part and
+    /// the limit in force, for charts.
+    async fn position_series(
+        &self,
+        ctx: &Context<'_>,
+        instrument: String,
+    ) -> Vec<super::surveillance::PositionPoint> {
+        super::surveillance::position_series(req(ctx), &self.rec(ctx).accounts, &instrument)
     }
     /// Trades between accounts of the group.
     async fn wash_trades(&self, ctx: &Context<'_>) -> Option<WashTrades> {

@@ -5,6 +5,7 @@
 
 mod groups;
 mod subjects;
+mod surveillance;
 mod traversal;
 
 use std::sync::Arc;
@@ -406,6 +407,31 @@ impl Query {
             first,
             after.as_deref(),
         )
+    }
+
+    /// Limit breaches of detected and reported groups, only-as-a-group first, filtered, as a
+    /// Relay connection (at most 500 a page).
+    async fn breaches(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<surveillance::BreachFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<surveillance::BreachConnection> {
+        surveillance::breaches(
+            req(ctx),
+            &filter.unwrap_or_default(),
+            first,
+            after.as_deref(),
+        )
+    }
+
+    /// Detected groups whose report is overdue or incomplete, and reports nothing supports.
+    async fn overdue_reports(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<surveillance::ReportingIssue>> {
+        surveillance::reporting(req(ctx))
     }
 
     /// One group with its accounts, controller, score breakdown, criteria and evidence.
