@@ -8,10 +8,10 @@ use ahash::AHashMap;
 use graph_core::{NodeId, PropertyGraph};
 
 use crate::behaviour::{self, TradeEvent};
-use crate::control::{ControlAnalysis, ControlBasis, ControlConfig};
+use crate::control::{ControlAnalysis, ControlConfig};
 use crate::embed::{Embeddings, FastRpConfig, fast_rp};
 use crate::evidence::{
-    ControlFact, Criterion, EvidenceConfig, EvidenceGraph, MatchedFact, SyncFact, collect_links,
+    ControlFact, EvidenceConfig, EvidenceGraph, MatchedFact, SyncFact, collect_links,
 };
 use crate::flows::{FlowConfig, TransferEvent, identical_amount_flows, similar_amount_fans};
 use crate::groups::{Group, GroupConfig, assemble, compare_with_reported, stable_ids};
@@ -51,11 +51,23 @@ pub struct AnalysisInput<'a> {
 /// What a run computed, in graph terms, besides the stored results.
 #[derive(Debug)]
 pub struct Analysis {
+    /// The graph with the records of one subject contracted onto one node, when resolution
+    /// joined any: the graph every other field's node and edge ids refer to (node ids are the
+    /// input's; edge ids are not).
+    pub resolved_graph: Option<PropertyGraph>,
     pub control: ControlAnalysis,
     pub evidence: EvidenceGraph,
     pub embeddings: Embeddings,
     pub groups: Vec<Group>,
     pub results: AnalysisResults,
+}
+
+impl Analysis {
+    /// The graph the analysis's ids refer to: the resolved graph, else `input` (the graph
+    /// [`run`] was given).
+    pub fn graph<'a>(&'a self, input: &'a PropertyGraph) -> &'a PropertyGraph {
+        self.resolved_graph.as_ref().unwrap_or(input)
+    }
 }
 
 /// Errors of an analysis run.
@@ -87,13 +99,9 @@ pub fn run(
     let resolution = resolution::resolve(g);
     let merged = resolution.merged();
     tracing::info!(merged, "records joined to another record of their subject");
-    let contracted;
-    let g = if merged > 0 {
-        contracted = g.contracted(&resolution.rep);
-        &contracted
-    } else {
-        g
-    };
+    let input_graph = g;
+    let contracted = (merged > 0).then(|| g.contracted(&resolution.rep));
+    let g = contracted.as_ref().unwrap_or(input_graph);
     timed("resolution", &mut timings, t);
 
     stage("control");
@@ -234,6 +242,7 @@ pub fn run(
     timed("results", &mut timings, t);
     results.timings = timings;
     Ok(Analysis {
+        resolved_graph: contracted,
         control,
         evidence,
         embeddings,
@@ -394,24 +403,7 @@ fn control_facts(g: &PropertyGraph, control: &ControlAnalysis) -> Vec<ControlFac
         .links()
         .iter()
         .filter(|l| l.basis.is_control())
-        .map(|l| {
-            let (basis, criterion) = match l.basis {
-                ControlBasis::GeneralPartner => ("general partner", Criterion::C3),
-                ControlBasis::Manages => ("manager of the product", Criterion::C7),
-                _ => ("majority control", Criterion::C1),
-            };
-            ControlFact {
-                controller: l.controller,
-                holder: l.controlled,
-                basis: format!("{basis} ({:.1}%)", l.pct_min),
-                criterion,
-                path: control
-                    .proof_paths(g, l)
-                    .into_iter()
-                    .next()
-                    .unwrap_or_else(|| l.via.clone()),
-            }
-        })
+        .map(|l| ControlFact::new(control.claim(g, l)))
         .collect()
 }
 

@@ -153,6 +153,94 @@ pub struct ControlLink {
     pub depth: u32,
 }
 
+/// What makes a control link, spelled out so that a reader can add it up: every party whose
+/// holdings or role in the controlled entity count (the controller itself or a company it
+/// controls), the chain by which the controller reaches that party, and each party's stake.
+/// For a majority link the stakes add up to [`ControlLink::pct_min`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ControlClaim {
+    /// The link being proved.
+    pub link: ControlLink,
+    /// One entry per party with counted edges into the controlled entity, nearest party first.
+    pub stakes: Vec<ClaimStake>,
+}
+
+/// One party's part of a [`ControlClaim`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimStake {
+    /// The controller, or a company the controller controls.
+    pub source: NodeId,
+    /// Its stake in the controlled entity as the majority rule counts it (the larger of capital
+    /// and votes, minimum figures, in percent); `None` when it counts by role only (a manager's
+    /// relation, a general partnership stated without a share).
+    pub share_min: Option<f64>,
+    /// A chain of proof edges from the controller to `source` (empty when `source` is the
+    /// controller): the reason `source`'s holdings count.
+    pub chain: Vec<EdgeId>,
+    /// `source`'s counted edges into the controlled entity.
+    pub edges: Vec<EdgeId>,
+}
+
+impl ControlClaim {
+    /// The chains from the controller to the controlled entity, one per counted edge.
+    pub fn paths(&self) -> impl Iterator<Item = Vec<EdgeId>> + '_ {
+        self.stakes.iter().flat_map(|s| {
+            s.edges.iter().map(|&e| {
+                let mut p = s.chain.clone();
+                p.push(e);
+                p
+            })
+        })
+    }
+
+    /// The sum of the stated stakes, in percent.
+    pub fn share_sum(&self) -> f64 {
+        self.stakes.iter().filter_map(|s| s.share_min).sum()
+    }
+}
+
+/// The claim behind `link`, with the link's own edges grouped by the party they come from.
+/// `chain_to(y)` gives a chain of proof edges from the controller to a company it controls.
+fn claim_of(
+    g: &PropertyGraph,
+    link: &ControlLink,
+    chain_to: impl Fn(NodeId) -> Vec<EdgeId>,
+) -> ControlClaim {
+    let z = link.controlled;
+    let has_gp = has_general_partner(g, z);
+    let mut stakes: Vec<ClaimStake> = Vec::new();
+    for &e in &link.via {
+        let source = g.edge(e).src;
+        match stakes.iter_mut().find(|s| s.source == source) {
+            Some(s) => s.edges.push(e),
+            None => stakes.push(ClaimStake {
+                source,
+                share_min: None,
+                chain: if source == link.controller {
+                    Vec::new()
+                } else {
+                    chain_to(source)
+                },
+                edges: vec![e],
+            }),
+        }
+    }
+    for s in &mut stakes {
+        let owns = g
+            .in_of(z, EdgeKind::Owns)
+            .filter(|a| a.node == s.source)
+            .map(|a| a.edge);
+        let p = majority::pair_stake(g, s.source, z, owns, has_gp);
+        if p.min > 0.0 {
+            s.share_min = Some(p.min);
+        }
+    }
+    ControlClaim {
+        link: link.clone(),
+        stakes,
+    }
+}
+
 /// The integrated (look-through) stake of one owner in one entity, in percent.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct IntegratedStake {
@@ -813,6 +901,17 @@ impl ControlAnalysis {
     pub fn proof_paths(&self, g: &PropertyGraph, link: &ControlLink) -> Vec<Vec<EdgeId>> {
         self.links
             .proof_paths(g, link.controller, link.controlled, &self.cfg)
+    }
+
+    /// Everything that makes `link`: each counted party's stake and the chain that reaches it.
+    pub fn claim(&self, g: &PropertyGraph, link: &ControlLink) -> ControlClaim {
+        claim_of(g, link, |y| {
+            self.links
+                .proof_paths(g, link.controller, y, &self.cfg)
+                .into_iter()
+                .next()
+                .unwrap_or_default()
+        })
     }
 
     fn result(&self, entity: NodeId) -> Option<&EntityResult> {

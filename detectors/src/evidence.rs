@@ -13,12 +13,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use ahash::{AHashMap, AHashSet};
 use graph_core::model::{AuthRole, IdentifierKind, OfficerRole, RelationKind};
-use graph_core::{EdgeData, EdgeId, EdgeKind, NodeData, NodeId, NodeKind, PropertyGraph};
+use graph_core::{EdgeData, EdgeKind, NodeData, NodeId, NodeKind, PropertyGraph};
 use serde::{Deserialize, Serialize};
 
+use crate::control::{ControlBasis, ControlClaim};
 use crate::flows::{FlowPattern, FlowShape, TransferEvent};
 
 /// The exchange's control criteria.
@@ -113,13 +115,13 @@ impl SignalKind {
 pub enum Evidence {
     /// Both accounts are held by one subject.
     SameHolder { holder: NodeId },
-    /// Both holders are controlled by one controller; the paths are the edges from the
-    /// controller to each holder (empty when the controller is the holder).
+    /// Both holders are controlled by one controller; each claim is what makes the controller
+    /// control that account's holder (`None` when the controller is the holder).
     Control {
         controller: NodeId,
         basis: String,
-        path_a: Vec<EdgeId>,
-        path_b: Vec<EdgeId>,
+        claim_a: Option<Arc<ControlClaim>>,
+        claim_b: Option<Arc<ControlClaim>>,
     },
     /// A person holding (or controlling) one account is an officer of the other's holder, or
     /// one person is an officer of both holders.
@@ -280,12 +282,42 @@ pub struct ControlFact {
     pub controller: NodeId,
     /// The controlled holder.
     pub holder: NodeId,
-    /// Majority, general partner, manages...
-    pub basis: String,
     /// C1 for equity, C3 for a general partner, C7 for an asset manager's products.
     pub criterion: Criterion,
-    /// The edges from controller to holder.
-    pub path: Vec<EdgeId>,
+    /// What makes the controller control the holder: each counted stake and its chain.
+    pub claim: Arc<ControlClaim>,
+}
+
+impl ControlFact {
+    /// The fact of a control link, with its claim.
+    pub fn new(claim: ControlClaim) -> Self {
+        let criterion = match claim.link.basis {
+            ControlBasis::GeneralPartner => Criterion::C3,
+            ControlBasis::Manages => Criterion::C7,
+            _ => Criterion::C1,
+        };
+        Self {
+            controller: claim.link.controller,
+            holder: claim.link.controlled,
+            criterion,
+            claim: Arc::new(claim),
+        }
+    }
+
+    /// The basis in words: `majority control (54.0%)`, `general partner`, `manager of the
+    /// product`. Only a majority is a percentage.
+    pub fn basis(&self) -> String {
+        basis_words(&self.claim)
+    }
+}
+
+/// The basis of a control claim in words (see [`ControlFact::basis`]).
+pub fn basis_words(claim: &ControlClaim) -> String {
+    match claim.link.basis {
+        ControlBasis::GeneralPartner => "general partner".to_owned(),
+        ControlBasis::Manages => "manager of the product".to_owned(),
+        _ => format!("majority control ({:.1}%)", claim.link.pct_min),
+    }
 }
 
 /// A synchronised-trading pair from the behaviour detector.
@@ -643,7 +675,7 @@ pub fn collect_links(
             let basis = [fa, fb]
                 .into_iter()
                 .flatten()
-                .map(|f| f.basis.as_str())
+                .map(|f| f.basis())
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect::<Vec<_>>()
@@ -655,8 +687,8 @@ pub fn collect_links(
                 evidence: Evidence::Control {
                     controller,
                     basis,
-                    path_a: fa.map(|f| f.path.clone()).unwrap_or_default(),
-                    path_b: fb.map(|f| f.path.clone()).unwrap_or_default(),
+                    claim_a: fa.map(|f| f.claim.clone()),
+                    claim_b: fb.map(|f| f.claim.clone()),
                 },
             }
         });

@@ -810,13 +810,7 @@ mod tests {
             .links()
             .iter()
             .filter(|l| l.basis.is_control())
-            .map(|l| crate::evidence::ControlFact {
-                controller: l.controller,
-                holder: l.controlled,
-                basis: "majority control".into(),
-                criterion: Criterion::C1,
-                path: l.via.clone(),
-            })
+            .map(|l| crate::evidence::ControlFact::new(control.claim(g, l)))
             .collect();
         let sync: Vec<SyncFact> = sync
             .iter()

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use graph_core::{EdgeData, EdgeId, PropertyGraph};
 
+use crate::control::{ControlBasis, ControlClaim};
 use crate::evidence::{Evidence, Link, Signal};
 
 /// One signal of a link, as stored.
@@ -33,6 +34,93 @@ pub struct PathHop {
     pub share: Option<String>,
 }
 
+/// Why a controller controls one holder, in parts that add up: for a majority, each counted
+/// stake and the sum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HolderClaim {
+    pub holder: String,
+    /// `majority_control`, `general_partner` or `manages`.
+    pub basis: String,
+    /// The sum of the counted stakes (majority control only), in percent.
+    pub share: Option<f64>,
+    pub stakes: Vec<StakeRecord>,
+}
+
+/// One counted holding (or role) in a controlled holder: the chain from the controller to the
+/// party that holds it, then that party's edges into the holder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StakeRecord {
+    /// The party holding it: the controller or a company the controller controls.
+    pub source: String,
+    /// Its stake as the majority rule counts it, in percent (`None` when it counts by role).
+    pub share: Option<f64>,
+    pub path: Vec<PathHop>,
+}
+
+impl HolderClaim {
+    fn of(g: &PropertyGraph, c: &ControlClaim) -> Self {
+        let basis = match c.link.basis {
+            ControlBasis::GeneralPartner => "general_partner",
+            ControlBasis::Manages => "manages",
+            _ => "majority_control",
+        };
+        let stakes = c
+            .stakes
+            .iter()
+            .map(|s| {
+                let mut path = s.chain.clone();
+                path.extend(&s.edges);
+                StakeRecord {
+                    source: g.key(s.source).to_owned(),
+                    share: s.share_min,
+                    path: path_hops(g, &path),
+                }
+            })
+            .collect();
+        Self {
+            holder: g.key(c.link.controlled).to_owned(),
+            basis: basis.to_owned(),
+            share: (c.link.basis == ControlBasis::Majority).then(|| c.share_sum()),
+            stakes,
+        }
+    }
+
+    /// The claim in English: `E02 by majority control, 54.0% = 24.00% held directly + 30.00%
+    /// held by E05 (P01 -[equity 24.00%]-> E02; P01 -[equity 60.00%]-> E05, E05 -[equity
+    /// 30.00%]-> E02)`.
+    pub fn english(&self, controller: &str) -> String {
+        let paths = self
+            .stakes
+            .iter()
+            .map(|s| path_text(&s.path))
+            .collect::<Vec<_>>()
+            .join("; ");
+        match (self.basis.as_str(), self.share) {
+            ("majority_control", Some(sum)) => {
+                let parts = self
+                    .stakes
+                    .iter()
+                    .map(|s| {
+                        let share = s.share.map_or_else(String::new, |x| format!("{x:.2}% "));
+                        if s.source == controller {
+                            format!("{share}held directly")
+                        } else {
+                            format!("{share}held by {}", s.source)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" + ");
+                format!(
+                    "{} by majority control, {sum:.1}% = {parts} ({paths})",
+                    self.holder
+                )
+            }
+            ("general_partner", _) => format!("{} as general partner ({paths})", self.holder),
+            _ => format!("{} as manager of the product ({paths})", self.holder),
+        }
+    }
+}
+
 /// The parts of a signal's evidence, one variant per kind of evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -40,11 +128,14 @@ pub enum SignalDetail {
     SameHolder {
         holder: String,
     },
-    /// A controller of both holders, with one path per holder it reaches through others.
+    /// A controller of both holders: every path of every counted holding, and per controlled
+    /// holder the claim that those holdings add up to (none for the controller's own account).
     Control {
         controller: String,
         basis: String,
         paths: Vec<Vec<PathHop>>,
+        #[serde(default)]
+        claims: Vec<HolderClaim>,
     },
     /// `person` is `role` of `entity`; `shared`: of both holders (and of `entity`).
     Officer {
@@ -244,20 +335,30 @@ pub fn signal_record(
         Evidence::Control {
             controller,
             basis,
-            path_a,
-            path_b,
-        } => (
-            SignalDetail::Control {
-                controller: key(*controller),
-                basis: basis.clone(),
-                paths: [path_a, path_b]
-                    .iter()
-                    .filter(|p| !p.is_empty())
-                    .map(|p| path_hops(g, p))
-                    .collect(),
-            },
-            vec![key(*controller)],
-        ),
+            claim_a,
+            claim_b,
+        } => {
+            let mut claims: Vec<&ControlClaim> = [claim_a, claim_b]
+                .into_iter()
+                .flatten()
+                .map(|c| c.as_ref())
+                .collect();
+            claims.sort_by_key(|c| c.link.controlled);
+            claims.dedup_by_key(|c| c.link.controlled);
+            (
+                SignalDetail::Control {
+                    controller: key(*controller),
+                    basis: basis.clone(),
+                    paths: claims
+                        .iter()
+                        .flat_map(|c| c.paths())
+                        .map(|p| path_hops(g, &p))
+                        .collect(),
+                    claims: claims.iter().map(|c| HolderClaim::of(g, c)).collect(),
+                },
+                vec![key(*controller)],
+            )
+        }
         Evidence::Officer {
             person,
             entity,
@@ -376,9 +477,25 @@ impl SignalDetail {
         match self {
             SignalDetail::SameHolder { holder } => format!("both accounts are held by {holder}"),
             SignalDetail::Control {
+                controller, claims, ..
+            } if !claims.is_empty() => {
+                let parts = claims
+                    .iter()
+                    .map(|c| c.english(controller))
+                    .collect::<Vec<_>>()
+                    .join("; and ");
+                let own = if claims.len() < 2 {
+                    " and holds the other account itself"
+                } else {
+                    ""
+                };
+                format!("{controller} controls {parts}{own}")
+            }
+            SignalDetail::Control {
                 controller,
                 basis,
                 paths,
+                ..
             } => {
                 let paths = paths
                     .iter()

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use detectors::results::{SignalDetail, SignalRecord};
+use detectors::results::{HolderClaim, SignalDetail, SignalRecord};
 use serde::Serialize;
 
 use crate::i18n::{Lang, code};
@@ -13,12 +13,14 @@ use crate::i18n::{Lang, code};
 /// One edge of an ownership or control path, as `from -[what]-> to`.
 pub use detectors::results::PathHop as Hop;
 
-/// A control signal's controller, basis and paths (one per holder it reaches).
+/// A control signal's controller, basis, paths (one per counted holding) and, per controlled
+/// holder, the claim its holdings add up to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ControlEvidence {
     pub controller: String,
     pub basis: String,
     pub paths: Vec<Vec<Hop>>,
+    pub claims: Vec<HolderClaim>,
 }
 
 /// The controller, basis and paths of a control signal.
@@ -28,10 +30,12 @@ pub fn control(s: &SignalRecord) -> Option<ControlEvidence> {
             controller,
             basis,
             paths,
+            claims,
         } => Some(ControlEvidence {
             controller: controller.clone(),
             basis: basis.clone(),
             paths: paths.clone(),
+            claims: claims.clone(),
         }),
         _ => None,
     }
@@ -82,6 +86,44 @@ fn hop_words(lang: Lang, what: &str) -> String {
     }
 }
 
+fn path_words(lang: Lang, p: &[Hop]) -> String {
+    let mut s = p.first().map(|h| h.from.clone()).unwrap_or_default();
+    for h in p {
+        s.push_str(&format!(" →[{}]→ {}", hop_words(lang, &h.what), h.to));
+    }
+    s
+}
+
+/// One holder's control claim in Chinese, every stake and the sum kept.
+fn claim_words(lang: Lang, controller: &str, c: &HolderClaim) -> String {
+    let paths = c
+        .stakes
+        .iter()
+        .map(|s| path_words(lang, &s.path))
+        .collect::<Vec<_>>()
+        .join("；");
+    match (c.basis.as_str(), c.share) {
+        ("majority_control", Some(sum)) => {
+            let parts = c
+                .stakes
+                .iter()
+                .map(|s| {
+                    let share = s.share.map_or_else(String::new, |x| format!(" {x:.2}%"));
+                    if s.source == controller {
+                        format!("直接持有{share}")
+                    } else {
+                        format!("经 {} 持有{share}", s.source)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" + ");
+            format!("{}（多数控制 {sum:.1}% = {parts}：{paths}）", c.holder)
+        }
+        ("general_partner", _) => format!("{}（普通合伙人：{paths}）", c.holder),
+        _ => format!("{}（产品管理人：{paths}）", c.holder),
+    }
+}
+
 /// A signal's description in the report's language: the stored English words, or the same
 /// parts in Chinese.
 pub fn describe<'a>(lang: Lang, detail: &SignalDetail, english: &'a str) -> Cow<'a, str> {
@@ -91,19 +133,29 @@ pub fn describe<'a>(lang: Lang, detail: &SignalDetail, english: &'a str) -> Cow<
     Cow::Owned(match detail {
         SignalDetail::SameHolder { holder } => format!("两个账户均由 {holder} 持有"),
         SignalDetail::Control {
+            controller, claims, ..
+        } if !claims.is_empty() => {
+            let parts = claims
+                .iter()
+                .map(|c| claim_words(lang, controller, c))
+                .collect::<Vec<_>>()
+                .join("；并控制 ");
+            let own = if claims.len() < 2 {
+                "，另一账户由其本人持有"
+            } else {
+                ""
+            };
+            format!("{controller} 控制 {parts}{own}")
+        }
+        SignalDetail::Control {
             controller,
             basis,
             paths,
+            ..
         } => {
             let paths = paths
                 .iter()
-                .map(|p| {
-                    let mut s = p.first().map(|h| h.from.clone()).unwrap_or_default();
-                    for h in p {
-                        s.push_str(&format!(" →[{}]→ {}", hop_words(lang, &h.what), h.to));
-                    }
-                    s
-                })
+                .map(|p| path_words(lang, p))
                 .collect::<Vec<_>>()
                 .join("；");
             format!("{controller} 控制两个持有人（{basis}）：{paths}")
@@ -212,6 +264,7 @@ mod tests {
                 ],
                 vec![hop("P01", "limited 20.00-30.00%", "E03")],
             ],
+            claims: vec![],
         });
         assert_eq!(
             s.description,
@@ -284,6 +337,7 @@ mod tests {
                 controller: "P01".into(),
                 basis: "majority".into(),
                 paths: vec![vec![hop("P01", "equity 60.00%", "E01")]],
+                claims: vec![],
             }),
             "P01 控制两个持有人（majority）：P01 →[股权 60.00%]→ E01"
         );

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use detectors::results::{AnalysisResults, GroupRecord, LinkRecord, WashRecord};
+use detectors::results::{AnalysisResults, GroupRecord, HolderClaim, LinkRecord, WashRecord};
 use graph_core::model::{Record, Table};
 use ingest::Store;
 use rayon::prelude::*;
@@ -89,6 +89,27 @@ pub struct OwnershipPath {
     pub hops: Vec<HopView>,
     /// The path in words: `P01 -[direct 60.00%]-> E01, E01 -[direct 51.00%]-> E02`.
     pub text: String,
+}
+
+/// A holder's own basis in words: `majority control 54.0% (24.00% + 30.00%)`, `general
+/// partner`, `manager of the product`.
+fn claim_basis(c: &HolderClaim) -> String {
+    match (c.basis.as_str(), c.share) {
+        ("majority_control", Some(sum)) => {
+            let parts = c
+                .stakes
+                .iter()
+                .filter_map(|s| s.share.map(|x| format!("{x:.2}%")))
+                .collect::<Vec<_>>();
+            if parts.len() > 1 {
+                format!("majority control {sum:.1}% ({})", parts.join(" + "))
+            } else {
+                format!("majority control {sum:.1}%")
+            }
+        }
+        ("general_partner", _) => "general partner".to_owned(),
+        _ => "manager of the product".to_owned(),
+    }
 }
 
 /// One edge of an [`OwnershipPath`].
@@ -481,7 +502,26 @@ fn group_view(
                         continue;
                     };
                     subject(&c.controller)?;
-                    for hops in c.paths {
+                    // Each controlled holder's own chains, under its own basis; signals stored
+                    // before claims were kept fall back to the pair's paths and basis.
+                    let rows: Vec<(String, Vec<Hop>)> = if c.claims.is_empty() {
+                        c.paths
+                            .into_iter()
+                            .map(|hops| (c.basis.clone(), hops))
+                            .collect()
+                    } else {
+                        c.claims
+                            .iter()
+                            .flat_map(|claim| {
+                                let basis = claim_basis(claim);
+                                claim
+                                    .stakes
+                                    .iter()
+                                    .map(move |st| (basis.clone(), st.path.clone()))
+                            })
+                            .collect()
+                    };
+                    for (basis, hops) in rows {
                         let text = hops
                             .iter()
                             .map(|h| format!("{} -[{}]-> {}", h.from, h.what, h.to))
@@ -496,7 +536,7 @@ fn group_view(
                         }
                         ownership_paths.push(OwnershipPath {
                             controller: c.controller.clone(),
-                            basis: c.basis.clone(),
+                            basis,
                             target: hops.last().map(|h| h.to.clone()).unwrap_or_default(),
                             hops: hops.into_iter().map(HopView::from).collect(),
                             text,

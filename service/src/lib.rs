@@ -215,11 +215,13 @@ pub fn analyze(
         },
     );
     let trade_id = |i: u32| tapes.trade_ids[i as usize].clone();
+    // The evidence's edge ids are those of the resolved graph.
+    let analysed_graph = analysis.resolved_graph.as_ref().unwrap_or(&g);
     let links: Vec<LinkRecord> = analysis
         .evidence
         .links
         .iter()
-        .map(|l| link_record(&g, l, &trade_id))
+        .map(|l| link_record(analysed_graph, l, &trade_id))
         .collect();
     stage("surveillance checks");
     let t = Instant::now();
@@ -642,6 +644,33 @@ mod tests {
         let first = &results.groups[0].accounts[0];
         let similar = emb.similar(first, 3).expect("the account has an embedding");
         assert!(similar.len() <= 3 && similar.iter().all(|(id, _)| id != first));
+    }
+
+    /// Every stored control path is a chain (each hop starts where the previous one ended),
+    /// also where resolution contracted the graph (E15 is E01 under the same USCC).
+    #[test]
+    fn stored_control_paths_are_chains_after_resolution() {
+        let (_dir, store) = analysed_store("ownership-chain");
+        let results = load_results(&store).unwrap().unwrap();
+        assert!(
+            !results.resolved.is_empty(),
+            "the fixture has a record to resolve"
+        );
+        let links = load_links(&store).unwrap();
+        let mut paths = 0;
+        for l in &links {
+            for s in &l.signals {
+                if let detectors::results::SignalDetail::Control { paths: ps, .. } = &s.detail {
+                    for p in ps {
+                        paths += 1;
+                        for w in p.windows(2) {
+                            assert_eq!(w[0].to, w[1].from, "{}", s.description);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(paths > 0);
     }
 
     #[test]

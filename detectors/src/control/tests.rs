@@ -604,6 +604,79 @@ fn whole_graph_pass_agrees_with_the_single_subject_queries() {
     assert_eq!(ups[0].basis, ControlBasis::Manages);
 }
 
+/// The claim of a majority reached partly directly and partly through a controlled company names
+/// both legs, each share on it, and a sum equal to the link's stake (the case where only the
+/// direct 24% leg was shown beside "54.0%").
+#[test]
+fn a_majority_claim_shows_every_leg_and_adds_up() {
+    let g = graph(
+        "person P
+         entity Z
+         entity Y
+         entity N
+         owns P Z 24
+         owns P Y 60
+         owns Y Z 30
+         owns N Z 46",
+    );
+    let a = ControlAnalysis::compute(&g, &ControlConfig::default());
+    let link = a
+        .control_link(id(&g, "P"), id(&g, "Z"))
+        .expect("P controls Z");
+    let claim = a.claim(&g, link);
+    assert!(close(link.pct_min, 54.0));
+    assert!(close(claim.share_sum(), 54.0));
+    let legs: Vec<(String, Option<f64>, Vec<EdgeId>)> = claim
+        .stakes
+        .iter()
+        .map(|s| (g.key(s.source).to_owned(), s.share_min, s.chain.clone()))
+        .collect();
+    assert_eq!(
+        legs,
+        [
+            ("P".to_owned(), Some(24.0), vec![]),
+            ("Y".to_owned(), Some(30.0), vec![edge(&g, "P", "Y")]),
+        ]
+    );
+    let paths: Vec<Vec<EdgeId>> = claim.paths().collect();
+    assert_eq!(
+        paths,
+        [
+            vec![edge(&g, "P", "Z")],
+            vec![edge(&g, "P", "Y"), edge(&g, "Y", "Z")]
+        ]
+    );
+}
+
+/// A manager's control of its product and a general partner's of its partnership are roles:
+/// their claims carry no share.
+#[test]
+fn role_claims_carry_no_share() {
+    let g = graph(
+        "entity M asset_manager
+         entity F fund_product
+         entity L partnership
+         person Q
+         manages M F
+         owns Q L 1 gp
+         owns M L 99 lp",
+    );
+    let a = ControlAnalysis::compute(&g, &ControlConfig::default());
+    let manages = a
+        .control_link(id(&g, "M"), id(&g, "F"))
+        .expect("M manages F");
+    let c = a.claim(&g, manages);
+    assert_eq!(c.link.basis, ControlBasis::Manages);
+    assert_eq!(c.stakes.len(), 1);
+    assert_eq!(c.stakes[0].share_min, None);
+    let gp = a
+        .control_link(id(&g, "Q"), id(&g, "L"))
+        .expect("Q is L's general partner");
+    let c = a.claim(&g, gp);
+    assert_eq!(c.link.basis, ControlBasis::GeneralPartner);
+    assert_eq!(c.stakes.iter().map(|s| s.edges.len()).sum::<usize>(), 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Invariants on random graphs.
 
@@ -952,5 +1025,39 @@ fn shuffle<T>(v: &mut [T], mut seed: u64) {
     for i in (1..v.len()).rev() {
         let j = (next() % (i as u64 + 1)) as usize;
         v.swap(i, j);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Every control claim accounts for each proof edge of its link exactly once, each chain
+    /// starts at the controller and ends where its party's edges begin, and a majority's stakes
+    /// add up to the link's stake.
+    #[test]
+    fn control_claims_add_up((nodes, edges) in arb_spec()) {
+        let g = build(&nodes, &edges);
+        let a = ControlAnalysis::compute(&g, &ControlConfig::default());
+        for l in a.links() {
+            let c = a.claim(&g, l);
+            let mut counted: Vec<EdgeId> = c.stakes.iter().flat_map(|s| s.edges.clone()).collect();
+            counted.sort_unstable();
+            let mut via = l.via.clone();
+            via.sort_unstable();
+            prop_assert_eq!(counted, via);
+            for s in &c.stakes {
+                prop_assert!(s.edges.iter().all(|&e| g.edge(e).src == s.source && g.edge(e).dst == l.controlled));
+                match s.chain.first() {
+                    None => prop_assert_eq!(s.source, l.controller),
+                    Some(&e) => {
+                        prop_assert_eq!(g.edge(e).src, l.controller);
+                        prop_assert_eq!(g.edge(*s.chain.last().unwrap()).dst, s.source);
+                    }
+                }
+            }
+            if l.basis == ControlBasis::Majority {
+                prop_assert!((c.share_sum() - l.pct_min).abs() < 1e-6, "{} vs {}", c.share_sum(), l.pct_min);
+            }
+        }
     }
 }
