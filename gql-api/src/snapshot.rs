@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use ahash::{AHashMap, AHashSet};
-use detectors::results::{AnalysisResults, GroupRecord, LinkRecord, SurveillanceResults};
+use detectors::results::{
+    AnalysisResults, GroupRecord, LinkRecord, PathHop, SignalDetail, SurveillanceResults,
+};
 use graph_core::model::{Limit, Position, Record, Table};
 use graph_core::{EdgeData, EdgeKind, NodeData, NodeId, NodeKind, PropertyGraph};
 use ingest::Store;
@@ -47,6 +49,9 @@ pub struct Snapshot {
     pub account_groups: AHashMap<NodeId, Vec<u32>>,
     /// Members of each group's accounts.
     pub group_members: Vec<Vec<NodeId>>,
+    /// Groups naming each person or entity as their controller or in their evidence (indices
+    /// into `results.groups`, ascending).
+    pub subject_groups: AHashMap<NodeId, Vec<u32>>,
     /// Every evidence link, and the links of each account.
     pub links: Vec<LinkRecord>,
     /// The two accounts of each link, resolved once.
@@ -248,6 +253,25 @@ impl Snapshot {
             members.dedup();
             group_members.push(members);
         }
+        let mut subject_groups: AHashMap<NodeId, Vec<u32>> = AHashMap::new();
+        for (i, gr) in results.groups.iter().enumerate() {
+            let named = gr.controller_id.iter().chain(
+                gr.links
+                    .iter()
+                    .flat_map(|l| l.signals.iter())
+                    .flat_map(|s| s.subjects.iter().chain(chain_parties(&s.detail))),
+            );
+            for key in named {
+                if let Some(n) = g.find(key)
+                    && matches!(g.kind(n), NodeKind::Person | NodeKind::Entity)
+                {
+                    let v = subject_groups.entry(n).or_default();
+                    if v.last() != Some(&(i as u32)) {
+                        v.push(i as u32);
+                    }
+                }
+            }
+        }
         let mut account_links: AHashMap<NodeId, Vec<u32>> = AHashMap::new();
         let mut link_ends = Vec::with_capacity(links.len());
         for (i, l) in links.iter().enumerate() {
@@ -301,6 +325,7 @@ impl Snapshot {
             group_index,
             account_groups,
             group_members,
+            subject_groups,
             links,
             link_ends,
             account_links,
@@ -360,6 +385,11 @@ impl Snapshot {
         self.account_groups.get(&account).map_or(&[], Vec::as_slice)
     }
 
+    /// The groups naming a person or entity as controller or in their evidence.
+    pub fn groups_naming(&self, subject: NodeId) -> &[u32] {
+        self.subject_groups.get(&subject).map_or(&[], Vec::as_slice)
+    }
+
     /// The evidence links touching an account.
     pub fn links_of(&self, account: NodeId) -> &[u32] {
         self.account_links.get(&account).map_or(&[], Vec::as_slice)
@@ -376,6 +406,15 @@ impl Snapshot {
         let (ga, gb) = (self.groups_of(a), self.groups_of(b));
         ga.iter().any(|g| gb.contains(g))
     }
+}
+
+/// The parties on the chains of a control signal (companies between controller and holder).
+pub fn chain_parties(d: &SignalDetail) -> impl Iterator<Item = &String> + '_ {
+    let paths: &[Vec<PathHop>] = match d {
+        SignalDetail::Control { paths, .. } => paths,
+        _ => &[],
+    };
+    paths.iter().flatten().flat_map(|h| [&h.from, &h.to])
 }
 
 impl SearchIndex {

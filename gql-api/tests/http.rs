@@ -353,6 +353,73 @@ fn ownership_queries_name_the_controller_and_prove_it() {
 }
 
 #[test]
+fn a_controller_profile_shows_what_it_controls_and_how() {
+    let dir = analysed_store("ownership-chain");
+    let t = tokens(dir.path());
+    let srv = Server::start(dir.path(), &t.file, |_| {});
+    let d = srv.data(
+        &t.viewer,
+        "{ person(id: \"P01\") { groups { id } involvement { group { id } roles accountsReached { id } how } } }",
+        json!({}),
+    );
+    let inv = d["person"]["involvement"].as_array().unwrap();
+    let g = inv
+        .iter()
+        .find(|i| {
+            i["roles"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("controller"))
+        })
+        .unwrap_or_else(|| panic!("P01 controls a group: {d}"));
+    assert_eq!(
+        g["roles"],
+        json!(["holder", "controller", "controls"]),
+        "{g}"
+    );
+    let reached = ids(&g["accountsReached"]);
+    for a in ["A01", "A02", "A04", "A05", "A06", "A08"] {
+        assert!(
+            reached.iter().any(|r| r == a),
+            "{a} not reached: {reached:?}"
+        );
+    }
+    let how: Vec<&str> = g["how"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    // E05 is controlled by 25% held directly plus E04's 30%: both legs and the sum are shown.
+    assert!(
+        how.iter().any(|h| h.starts_with(
+            "E05 by majority control, 55.0% = 25.00% held directly + 30.00% held by E04"
+        ) && h.contains("E04 -[equity 30.00%]-> E05")),
+        "{how:?}"
+    );
+    // A general partner's control is a role, not a percentage.
+    assert!(
+        how.iter().any(|h| h.starts_with("E08 as general partner")),
+        "{how:?}"
+    );
+    assert!(how.iter().all(|h| !h.contains("(0.0%)")), "{how:?}");
+    assert_eq!(
+        ids(&d["person"]["groups"]),
+        ids(&json!(inv.iter().map(|i| &i["group"]).collect::<Vec<_>>()))
+    );
+    // A shareholder holding no account is named by the group's evidence only.
+    let d = srv.data(
+        &t.viewer,
+        "{ entity(id: \"E07\") { groups { id } involvement { roles accountsReached { id } } } }",
+        json!({}),
+    );
+    let inv = d["entity"]["involvement"].as_array().unwrap();
+    assert_eq!(inv.len(), 1, "E07 is on the chain to E08: {d}");
+    assert_eq!(inv[0]["roles"], json!(["evidence"]));
+    assert!(ids(&inv[0]["accountsReached"]).is_empty());
+}
+
+#[test]
 fn investor_profile_search_masking_and_reviews() {
     let dir = analysed_store("family-and-nominee");
     let t = tokens(dir.path());

@@ -150,6 +150,11 @@ describe("investigation page on family-and-nominee", () => {
     await page.goto(`${server.url}/#/subject/P01`);
     await page.locator('[data-testid="profile"][data-id="P01"]').waitFor();
     assert.equal(await page.getByTestId("id-number").textContent(), "310101********0113");
+    // The person's groups say how she takes part; the page is titled with her name.
+    const involvement = page.locator('[data-testid="involvement"]').filter({ has: page.locator(`a[data-group="${groupId}"]`) });
+    await involvement.waitFor();
+    assert.match(await involvement.textContent(), /holds accounts/);
+    await page.waitForFunction(() => document.querySelector("main h2")?.textContent?.startsWith("王建国 (P01) · "));
     await screenshot(page, "08-viewer-person");
 
     await page.goto(`${server.url}/#/group/${encodeURIComponent(groupId)}`);

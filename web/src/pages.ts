@@ -300,6 +300,7 @@ function workspace(opts: {
     opts
       .load()
       .then((sub) => {
+        title.textContent = opts.title();
         view?.reset(sub);
         canvas.dataset.loaded = "true";
       })
@@ -369,10 +370,19 @@ export function groupPage(id: string, viewer: Viewer): Page {
 export function subjectPage(id: string, params: URLSearchParams): Page {
   const depth = Math.min(3, Math.max(1, Number(params.get("depth")) || 1));
   const limit = Math.min(5000, Math.max(1, Number(params.get("limit")) || 500));
+  // The subject's name once the neighbourhood is loaded; until then its id.
+  let label: string | null = null;
   return workspace({
-    title: () => (depth > 1 ? `${id} (${depth})` : id),
+    title: () => {
+      const who = label && label !== id ? `${label} (${id})` : id;
+      return `${who} · ${t(depth === 1 ? "subject.depth1" : "subject.depth", { n: depth })}`;
+    },
     exportName: `subject-${id}`,
-    load: () => neighborhood(id, depth, limit),
+    load: async () => {
+      const sub = await neighborhood(id, depth, limit);
+      label = sub.nodes.find((n) => n.id === id)?.label ?? null;
+      return sub;
+    },
     extra: () => {},
     initialSelection: id,
   });

@@ -52,6 +52,8 @@ export interface SubjectProfile extends Ref {
   accounts?: Ref[];
   identifiers?: IdentifierRef[];
   groups?: GroupRef[];
+  // Person and Entity: how the subject takes part in each group
+  involvement?: { group: GroupRef; roles: string[]; how: string[] }[];
 }
 
 const IDENT = "id label identifierKind value holderCount";
@@ -67,11 +69,13 @@ export const SUBJECT_QUERY = `query Subject($id: ID!) {
       name idNumber accounts { id label } relatives { relation subject { id kind label } }
       identifiers { ${IDENT} } holdings { entity { id label } shareMin shareMax }
       officerRoles { entity { id label } role } groups { id score size }
+      involvement { group { id score size } roles how }
     }
     ... on Entity {
       name uscc entityKind accounts { id label } identifiers { ${IDENT} }
       shareholders { owner { id label } shareMin shareMax } holdings { entity { id label } shareMin shareMax }
       officers { person { id label } role } groups { id score size }
+      involvement { group { id score size } roles how }
     }
     ... on Member { name uscc accountCount groups { id score size } }
     ... on Identifier { identifierKind value holderCount holders { id kind label } }
@@ -113,7 +117,15 @@ export function renderProfile(p: SubjectProfile): HTMLElement {
     ["profile.accountCount", p.accountCount !== undefined ? String(p.accountCount) : null],
   ];
   const lists: [Key, Node[] | undefined][] = [
-    ["profile.groups", p.groups?.map(groupLink)],
+    [
+      "profile.groups",
+      p.involvement
+        ? p.involvement.map((i) =>
+            h("span", { "data-testid": "involvement" }, groupLink(i.group), ` ${i.roles.map((r) => tDyn("involve", r)).join(", ")}`),
+          )
+        : p.groups?.map(groupLink),
+    ],
+    ["profile.controls", p.involvement?.flatMap((i) => i.how.map((x) => h("span", { class: "small", "data-testid": "control-claim" }, x)))],
     ["profile.accounts", p.accounts?.map(subjectLink)],
     ["profile.holders", p.holders?.map(subjectLink)],
     ["profile.placers", p.orderPlacers?.map(subjectLink)],

@@ -12,7 +12,7 @@ use super::traversal::{self, UltimateController};
 use super::{Bucket, Req, SearchHit, SubjectKind, clamp, req};
 use crate::error::ApiError;
 use crate::mask;
-use crate::snapshot::{Field, Snapshot, distinct};
+use crate::snapshot::{Field, Snapshot, chain_parties, distinct};
 
 /// A node of the graph: account, person, entity, member or identifier.
 #[derive(Debug, Interface)]
@@ -99,6 +99,97 @@ fn groups_of_accounts(
     });
     ids.dedup();
     ids.into_iter().map(ControlGroup).collect()
+}
+
+/// How a person or entity takes part in a suspected group.
+#[derive(Debug, SimpleObject)]
+pub struct GroupInvolvement {
+    pub group: ControlGroup,
+    /// `holder` (holds some of its accounts), `controller` (the group's controller),
+    /// `controls` (controls some of its holders), `evidence` (named in its evidence).
+    pub roles: Vec<String>,
+    /// The group's accounts this subject holds or whose holders it controls.
+    pub accounts_reached: Vec<Account>,
+    /// How it controls each holder it controls: every counted holding or role with its chain
+    /// and, for a majority, the sum.
+    pub how: Vec<String>,
+}
+
+/// The groups that `subject` holds accounts of, controls or is named in, best first.
+fn involvement(s: &Snapshot, subject: NodeId) -> Vec<GroupInvolvement> {
+    use detectors::results::SignalDetail;
+    let g = &s.graph;
+    let key = g.key(subject);
+    let own: Vec<NodeId> = g.in_of(subject, EdgeKind::HeldBy).map(|e| e.node).collect();
+    let mut ids: Vec<u32> = own.iter().flat_map(|a| s.groups_of(*a)).copied().collect();
+    ids.extend_from_slice(s.groups_naming(subject));
+    ids.sort_by(|a, b| {
+        s.group(*b)
+            .score
+            .total_cmp(&s.group(*a).score)
+            .then(a.cmp(b))
+    });
+    ids.dedup();
+    ids.into_iter()
+        .map(|i| {
+            let gr = s.group(i);
+            let mut roles = Vec::new();
+            let in_group = |a: &NodeId| gr.accounts.iter().any(|x| x == g.key(*a));
+            let mut reached: Vec<NodeId> = own.iter().copied().filter(in_group).collect();
+            if !reached.is_empty() {
+                roles.push("holder".to_owned());
+            }
+            if gr.controller_id.as_deref() == Some(key) {
+                roles.push("controller".to_owned());
+            }
+            let mut how: Vec<String> = Vec::new();
+            let mut named = false;
+            for sig in gr.links.iter().flat_map(|l| l.signals.iter()) {
+                named |= sig
+                    .subjects
+                    .iter()
+                    .chain(chain_parties(&sig.detail))
+                    .any(|x| x == key);
+                let SignalDetail::Control {
+                    controller, claims, ..
+                } = &sig.detail
+                else {
+                    continue;
+                };
+                if controller != key {
+                    continue;
+                }
+                for c in claims {
+                    let text = c.english(controller);
+                    if how.contains(&text) {
+                        continue;
+                    }
+                    how.push(text);
+                    if let Some(h) = g.find(&c.holder) {
+                        reached.extend(
+                            g.in_of(h, EdgeKind::HeldBy)
+                                .map(|e| e.node)
+                                .filter(in_group),
+                        );
+                    }
+                }
+            }
+            if !how.is_empty() {
+                roles.push("controls".to_owned());
+            }
+            if named && roles.is_empty() {
+                roles.push("evidence".to_owned());
+            }
+            reached.sort_unstable();
+            reached.dedup();
+            GroupInvolvement {
+                group: ControlGroup(i),
+                roles,
+                accounts_reached: reached.into_iter().map(Account).collect(),
+                how,
+            }
+        })
+        .collect()
 }
 
 /// A trading account, with its investor profile.
@@ -441,10 +532,17 @@ impl Person {
     async fn holdings(&self, ctx: &Context<'_>) -> Vec<Holding> {
         holdings_out(&req(ctx).snap, self.0)
     }
-    /// The suspected groups of the person's accounts.
+    /// The suspected groups of the person's accounts, and those that name the person as
+    /// controller or in their evidence.
     async fn groups(&self, ctx: &Context<'_>) -> Vec<ControlGroup> {
-        let s = &req(ctx).snap;
-        groups_of_accounts(s, s.graph.in_of(self.0, EdgeKind::HeldBy).map(|e| e.node))
+        involvement(&req(ctx).snap, self.0)
+            .into_iter()
+            .map(|i| i.group)
+            .collect()
+    }
+    /// How the person takes part in each of those groups: the accounts reached and how.
+    async fn involvement(&self, ctx: &Context<'_>) -> Vec<GroupInvolvement> {
+        involvement(&req(ctx).snap, self.0)
     }
 }
 
@@ -620,7 +718,8 @@ impl Entity {
     ) -> async_graphql::Result<Vec<UltimateController>> {
         traversal::ultimate_controllers(req(ctx), self.0, threshold).map_err(ApiError::gql)
     }
-    /// Suspected groups of its own accounts and of its products' accounts.
+    /// Suspected groups of its own accounts and of its products' accounts, and those that name
+    /// it as controller or in their evidence.
     async fn groups(&self, ctx: &Context<'_>) -> Vec<ControlGroup> {
         let s = &req(ctx).snap;
         let mut accounts: Vec<NodeId> = s
@@ -631,7 +730,18 @@ impl Entity {
         for p in products_managed(s, self.0) {
             accounts.extend(s.graph.in_of(p, EdgeKind::HeldBy).map(|e| e.node));
         }
-        groups_of_accounts(s, accounts)
+        let mut groups = groups_of_accounts(s, accounts);
+        for i in involvement(s, self.0) {
+            if !groups.iter().any(|g| g.0 == i.group.0) {
+                groups.push(i.group);
+            }
+        }
+        groups
+    }
+    /// How the entity takes part in each group that holds, controls or names it: the accounts
+    /// reached and how.
+    async fn involvement(&self, ctx: &Context<'_>) -> Vec<GroupInvolvement> {
+        involvement(&req(ctx).snap, self.0)
     }
 }
 
