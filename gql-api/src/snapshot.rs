@@ -68,6 +68,8 @@ pub struct Snapshot {
     pub by_score: Vec<u32>,
     pub by_size: Vec<u32>,
     pub by_id: Vec<u32>,
+    /// Group indices in triage order (see [`Snapshot::priority_order`]).
+    pub by_priority: Vec<u32>,
     /// Links at or above this weight are strong evidence on their own.
     pub strong_weight: f32,
     /// Links below this weight (a widely shared identifier, say) are not drawn in
@@ -134,6 +136,30 @@ impl Surveillance {
             limits,
         })
     }
+}
+
+/// Group indices in the order an analyst works them: unreported groups first, then partly
+/// reported ones, then the reported; within each, groups with limit breaches first, then larger
+/// groups, groups meeting more criteria, higher scores, and ids.
+pub fn priority_order(groups: &[GroupRecord], breaches: &HashMap<String, Vec<u32>>) -> Vec<u32> {
+    let status_rank = |g: &GroupRecord| match g.status.as_str() {
+        "unreported" => 0,
+        "partially_reported" => 1,
+        _ => 2,
+    };
+    let breached = |g: &GroupRecord| breaches.get(&g.id).is_some_and(|b| !b.is_empty());
+    let mut v: Vec<u32> = (0..groups.len() as u32).collect();
+    v.sort_by(|&a, &b| {
+        let (x, y) = (&groups[a as usize], &groups[b as usize]);
+        status_rank(x)
+            .cmp(&status_rank(y))
+            .then_with(|| breached(y).cmp(&breached(x)))
+            .then_with(|| y.accounts.len().cmp(&x.accounts.len()))
+            .then_with(|| y.criteria.len().cmp(&x.criteria.len()))
+            .then_with(|| y.score.total_cmp(&x.score))
+            .then_with(|| x.id.cmp(&y.id))
+    });
+    v
 }
 
 /// Exact and prefix lookups over ids, names and codes.
@@ -219,6 +245,7 @@ impl Snapshot {
         let embeddings = service::load_embeddings(store).map_err(ApiError::service)?;
         let surveillance = Surveillance::load(store, &results)?;
         let mut snap = Snapshot::build(graph, attrs, results, analysed, links, embeddings);
+        snap.by_priority = priority_order(&snap.results.groups, &surveillance.by_group);
         snap.surveillance = surveillance;
         Ok(snap)
     }
@@ -315,6 +342,7 @@ impl Snapshot {
         let by_score = order(&|a, b| b.score.total_cmp(&a.score));
         let by_size = order(&|a, b| b.accounts.len().cmp(&a.accounts.len()));
         let by_id = order(&|a, b| a.id.cmp(&b.id));
+        let by_priority = priority_order(&results.groups, &HashMap::new());
         Snapshot {
             strong_weight: detectors::groups::GroupConfig::default().link_threshold,
             weak_weight: detectors::groups::GroupConfig::default().weak_threshold,
@@ -337,6 +365,7 @@ impl Snapshot {
             by_score,
             by_size,
             by_id,
+            by_priority,
             surveillance: Surveillance::default(),
         }
     }
@@ -552,3 +581,57 @@ pub fn distinct(nodes: impl IntoIterator<Item = NodeId>) -> Vec<NodeId> {
 
 /// Shared handle.
 pub type SnapshotRef = Arc<Snapshot>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(id: &str, status: &str, size: usize, criteria: usize, score: f32) -> GroupRecord {
+        GroupRecord {
+            id: id.into(),
+            accounts: (0..size).map(|i| format!("{id}-A{i}")).collect(),
+            controller_id: None,
+            controller_basis: String::new(),
+            score,
+            contributions: Vec::new(),
+            criteria: (1..=criteria).map(|c| format!("C{c}")).collect(),
+            status: status.into(),
+            reported_group: None,
+            missing_from_report: Vec::new(),
+            joined_by_embedding: Vec::new(),
+            links: Vec::new(),
+            membership: Vec::new(),
+            candidates: Vec::new(),
+        }
+    }
+
+    /// Two-account groups at score 1.0 do not crowd out a large unreported group, a breach
+    /// comes before size, and reported groups come last whatever their score.
+    #[test]
+    fn triage_order_puts_unreported_breached_and_large_groups_first() {
+        let groups = vec![
+            group("pair-1", "unreported", 2, 1, 1.0),
+            group("reported-big", "reported", 40, 3, 1.0),
+            group("studio", "unreported", 40, 1, 0.7),
+            group("pair-2", "unreported", 2, 2, 0.9),
+            group("breached", "unreported", 3, 1, 0.8),
+            group("partial", "partially_reported", 12, 2, 0.95),
+        ];
+        let breaches = HashMap::from([("breached".to_owned(), vec![0])]);
+        let order: Vec<&str> = priority_order(&groups, &breaches)
+            .into_iter()
+            .map(|i| groups[i as usize].id.as_str())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "breached",
+                "studio",
+                "pair-2",
+                "pair-1",
+                "partial",
+                "reported-big"
+            ]
+        );
+    }
+}

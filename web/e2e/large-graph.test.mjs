@@ -101,28 +101,33 @@ describe("a generated 3,000-account dataset", () => {
     await page.getByTestId("nav-groups").click();
     const all = await api({});
     assert.ok(all.totalCount > 10, `the generated dataset has groups to filter (${all.totalCount})`);
-    assert.deepEqual(await listed(""), { totalCount: all.totalCount, ids: all.edges.map((e) => e.node.id) }, "rows in the API's order (score, highest first)");
+    assert.deepEqual(await listed(""), { totalCount: all.totalCount, ids: all.edges.map((e) => e.node.id) }, "rows in the API's order (triage priority)");
+    // Triage priority: unreported groups before partly reported ones before the reported.
+    const ranks = (await server.api(`{ controlGroups(first: 500) { edges { node { status } } } }`)).controlGroups.edges.map(
+      (e) => ({ UNREPORTED: 0, PARTIALLY_REPORTED: 1 })[e.node.status] ?? 2,
+    );
+    assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b), "unreported groups come first");
     await screenshot(page, "07-groups");
 
     await page.getByTestId("groups-unreported").check();
     await apply();
     const unreported = await api({ status: "UNREPORTED" });
     assert.ok(unreported.totalCount > 0 && unreported.totalCount < all.totalCount, "some groups, not all, are unreported");
-    assert.deepEqual(await listed("order=SCORE_DESC&status=UNREPORTED"), { totalCount: unreported.totalCount, ids: unreported.edges.map((e) => e.node.id) });
+    assert.deepEqual(await listed("order=PRIORITY&status=UNREPORTED"), { totalCount: unreported.totalCount, ids: unreported.edges.map((e) => e.node.id) });
     await page.getByTestId("groups-unreported").uncheck();
 
     await page.getByTestId("groups-criterion").selectOption("C1");
     await apply();
     const c1 = await api({ criterion: "C1" });
     assert.ok(c1.totalCount > 0 && c1.totalCount < all.totalCount, "some groups, not all, meet C1");
-    assert.deepEqual(await listed("order=SCORE_DESC&criterion=C1"), { totalCount: c1.totalCount, ids: c1.edges.map((e) => e.node.id) });
+    assert.deepEqual(await listed("order=PRIORITY&criterion=C1"), { totalCount: c1.totalCount, ids: c1.edges.map((e) => e.node.id) });
     await page.getByTestId("groups-criterion").selectOption("");
 
     await page.getByTestId("groups-member").fill(member);
     await apply();
     const atMember = await api({ memberId: member });
     assert.ok(atMember.totalCount > 0, "the busiest member has groups");
-    assert.deepEqual(await listed(`order=SCORE_DESC&member=${member}`), { totalCount: atMember.totalCount, ids: atMember.edges.map((e) => e.node.id) });
+    assert.deepEqual(await listed(`order=PRIORITY&member=${member}`), { totalCount: atMember.totalCount, ids: atMember.edges.map((e) => e.node.id) });
     await page.getByTestId("groups-member").fill("");
 
     // Review two groups through the API: the review filter and column follow.
@@ -132,13 +137,13 @@ describe("a generated 3,000-account dataset", () => {
     }
     await page.getByTestId("groups-reviewed").selectOption("true");
     await apply();
-    assert.deepEqual(await listed("order=SCORE_DESC&reviewed=true"), { totalCount: 2, ids: [confirmed, dismissed] }, "the two reviewed groups, by score");
+    assert.deepEqual(await listed("order=PRIORITY&reviewed=true"), { totalCount: 2, ids: [confirmed, dismissed] }, "the two reviewed groups, in priority order");
     const decision = (id) => page.locator(`[data-testid="group-row"][data-id="${id}"] [data-testid="group-review"]`).textContent();
     assert.equal(await decision(confirmed), "confirm");
     assert.equal(await decision(dismissed), "dismiss");
     await page.getByTestId("groups-reviewed").selectOption("false");
     await apply();
-    const unreviewed = await listed("order=SCORE_DESC&reviewed=false");
+    const unreviewed = await listed("order=PRIORITY&reviewed=false");
     assert.equal(unreviewed.totalCount, all.totalCount - 2);
     assert.deepEqual(unreviewed.ids, (await api({ reviewed: false })).edges.map((e) => e.node.id));
     await screenshot(page, "07b-groups-unreviewed");

@@ -106,11 +106,11 @@ interface GroupPage {
   };
 }
 
-const ORDERS = ["SCORE_DESC", "SIZE_DESC", "ID_ASC"] as const;
+const ORDERS = ["PRIORITY", "SCORE_DESC", "SIZE_DESC", "ID_ASC"] as const;
 const CRITERIA = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"];
 
 export function groupsPage(params: URLSearchParams): Page {
-  const order = ORDERS.includes(params.get("order") as (typeof ORDERS)[number]) ? params.get("order")! : "SCORE_DESC";
+  const order = ORDERS.includes(params.get("order") as (typeof ORDERS)[number]) ? params.get("order")! : "PRIORITY";
   const unreported = params.get("status") === "UNREPORTED";
   const member = params.get("member") ?? "";
   const criterion = CRITERIA.includes(params.get("criterion") ?? "") ? params.get("criterion")! : "";
@@ -186,12 +186,18 @@ export function groupsPage(params: URLSearchParams): Page {
               "tr",
               { "data-testid": "group-row", "data-id": g.id },
               h("td", {}, h("a", { href: `#/group/${encodeURIComponent(g.id)}` }, g.id)),
-              h("td", { class: "num" }, g.size),
+              h(
+                "td",
+                { class: "num size" },
+                // A bar growing with the logarithm of the size: 2 accounts short, 200 long.
+                h("span", { class: "sizebar", style: `width:${Math.min(120, Math.round(18 * Math.log2(Math.max(2, g.size))))}px` }),
+                ` ${g.size}`,
+              ),
               h("td", { class: "num" }, g.score.toFixed(3)),
               h("td", {}, h("span", { class: `status status-${g.status}` }, tDyn("status", g.status))),
               h("td", {}, g.criteria.join(" ")),
               h("td", {}, g.controller ? h("a", { href: `#/subject/${encodeURIComponent(g.controller.id)}` }, g.controller.label) : ""),
-              h("td", {}, g.members.map((m) => m.id).join(", ")),
+              h("td", {}, h("span", { class: "count" }, g.members.length), " ", g.members.map((m) => m.id).join(", ")),
               h("td", { "data-testid": "group-review" }, g.review ? tDyn("review", g.review.decision) : "–"),
             ),
           );

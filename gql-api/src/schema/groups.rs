@@ -51,6 +51,9 @@ pub struct GroupFilter {
 /// The order of a group list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum GroupOrder {
+    /// Triage order: unreported, then partly reported, then reported groups; within each,
+    /// groups with limit breaches, then larger groups, more criteria, higher scores.
+    Priority,
     ScoreDesc,
     SizeDesc,
     IdAsc,
@@ -126,6 +129,7 @@ pub fn control_groups(
         None => 0,
     };
     let order = match order {
+        GroupOrder::Priority => &s.by_priority,
         GroupOrder::ScoreDesc => &s.by_score,
         GroupOrder::SizeDesc => &s.by_size,
         GroupOrder::IdAsc => &s.by_id,

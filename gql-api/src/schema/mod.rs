@@ -396,7 +396,7 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         filter: Option<GroupFilter>,
-        #[graphql(default_with = "GroupOrder::ScoreDesc")] order_by: GroupOrder,
+        #[graphql(default_with = "GroupOrder::Priority")] order_by: GroupOrder,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<groups::ControlGroupConnection> {
