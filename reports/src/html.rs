@@ -115,7 +115,11 @@ fn group_section(env: &Environment<'_>, g: &GroupView, lang: Lang) -> Result<Str
         .iter()
         .map(|p| PathRow {
             controller: named(g, &p.controller),
-            basis: &p.basis,
+            basis: if lang == Lang::Zh && !p.basis_zh.is_empty() {
+                &p.basis_zh
+            } else {
+                &p.basis
+            },
             target: named(g, &p.target),
             hops: &p.hops,
         })

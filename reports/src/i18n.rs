@@ -292,6 +292,31 @@ const CATALOGUE: &[(&str, &str, &str)] = &[
     ("code_relative", "relative", "亲属"),
     ("code_employee_of", "employee", "雇员"),
     ("code_manages", "manages", "管理"),
+    (
+        "code_ultimate controller",
+        "ultimate controller",
+        "实际控制人",
+    ),
+    (
+        "code_authorised on the accounts",
+        "authorised on the accounts",
+        "账户授权人",
+    ),
+    (
+        "code_officer of the holders",
+        "officer of the holders",
+        "持有人的任职人员",
+    ),
+    (
+        "code_holder of the accounts",
+        "holder of the accounts",
+        "账户持有人",
+    ),
+    (
+        "code_holder of the best-connected account",
+        "holder of the best-connected account",
+        "关联最多账户的持有人",
+    ),
     ("code_agent_of", "agent", "代理人"),
     ("code_guarantor", "guarantor", "担保人"),
     ("code_phone", "phone", "电话"),

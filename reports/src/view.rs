@@ -84,6 +84,9 @@ pub struct CandidateView {
 pub struct OwnershipPath {
     pub controller: String,
     pub basis: String,
+    /// The same basis in Chinese.
+    #[serde(default)]
+    pub basis_zh: String,
     /// The holder the path reaches.
     pub target: String,
     pub hops: Vec<HopView>,
@@ -91,9 +94,9 @@ pub struct OwnershipPath {
     pub text: String,
 }
 
-/// A holder's own basis in words: `majority control 54.0% (24.00% + 30.00%)`, `general
-/// partner`, `manager of the product`.
-fn claim_basis(c: &HolderClaim) -> String {
+/// A holder's own basis in words, in English and in Chinese: `majority control 54.0% (24.00% +
+/// 30.00%)` / `多数控制 54.0%（24.00% + 30.00%）`, `general partner`, `manager of the product`.
+fn claim_basis(c: &HolderClaim) -> (String, String) {
     match (c.basis.as_str(), c.share) {
         ("majority_control", Some(sum)) => {
             let parts = c
@@ -102,13 +105,20 @@ fn claim_basis(c: &HolderClaim) -> String {
                 .filter_map(|s| s.share.map(|x| format!("{x:.2}%")))
                 .collect::<Vec<_>>();
             if parts.len() > 1 {
-                format!("majority control {sum:.1}% ({})", parts.join(" + "))
+                let parts = parts.join(" + ");
+                (
+                    format!("majority control {sum:.1}% ({parts})"),
+                    format!("多数控制 {sum:.1}%（{parts}）"),
+                )
             } else {
-                format!("majority control {sum:.1}%")
+                (
+                    format!("majority control {sum:.1}%"),
+                    format!("多数控制 {sum:.1}%"),
+                )
             }
         }
-        ("general_partner", _) => "general partner".to_owned(),
-        _ => "manager of the product".to_owned(),
+        ("general_partner", _) => ("general partner".to_owned(), "普通合伙人".to_owned()),
+        _ => ("manager of the product".to_owned(), "产品管理人".to_owned()),
     }
 }
 
@@ -504,10 +514,10 @@ fn group_view(
                     subject(&c.controller)?;
                     // Each controlled holder's own chains, under its own basis; signals stored
                     // before claims were kept fall back to the pair's paths and basis.
-                    let rows: Vec<(String, Vec<Hop>)> = if c.claims.is_empty() {
+                    let rows: Vec<((String, String), Vec<Hop>)> = if c.claims.is_empty() {
                         c.paths
                             .into_iter()
-                            .map(|hops| (c.basis.clone(), hops))
+                            .map(|hops| ((c.basis.clone(), c.basis.clone()), hops))
                             .collect()
                     } else {
                         c.claims
@@ -521,7 +531,7 @@ fn group_view(
                             })
                             .collect()
                     };
-                    for (basis, hops) in rows {
+                    for ((basis, basis_zh), hops) in rows {
                         let text = hops
                             .iter()
                             .map(|h| format!("{} -[{}]-> {}", h.from, h.what, h.to))
@@ -537,6 +547,7 @@ fn group_view(
                         ownership_paths.push(OwnershipPath {
                             controller: c.controller.clone(),
                             basis,
+                            basis_zh,
                             target: hops.last().map(|h| h.to.clone()).unwrap_or_default(),
                             hops: hops.into_iter().map(HopView::from).collect(),
                             text,

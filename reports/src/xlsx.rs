@@ -75,7 +75,7 @@ pub fn write(view: &ReportView, lang: Lang, path: &Path) -> Result<(), ReportErr
             sheet.write_string(r, 4, &c.id)?;
             sheet.write_string(r, 5, c.name.as_deref().unwrap_or(""))?;
         }
-        sheet.write_string(r, 6, &g.controller_basis)?;
+        sheet.write_string(r, 6, code(lang, &g.controller_basis).as_ref())?;
         sheet.write_string(r, 7, g.criteria.join(";"))?;
         sheet.write_number(r, 8, g.members_spanned as f64)?;
         sheet.write_string(r, 9, g.reported_group.as_deref().unwrap_or(""))?;

@@ -188,9 +188,26 @@ fn chinese_report_carries_chinese_labels_and_names() {
     for n in names {
         assert!(html.contains(n), "{n} missing from the HTML");
     }
+    // The bases of control read in Chinese: the controller's and each holder's own.
+    for english in [
+        "ultimate controller",
+        "majority control",
+        "manager of the product",
+        "holder of the accounts",
+    ] {
+        assert!(!html.contains(english), "{english} left in English");
+    }
+    assert!(html.contains("多数控制"));
     let mut wb: Xlsx<_> = open_workbook(out.path().join("report.xlsx")).unwrap();
     let groups = wb.worksheet_range("Groups").unwrap();
     assert_eq!(groups.get((0, 0)).unwrap().to_string(), "账户组");
+    for row in groups.rows().skip(1) {
+        let basis = row[6].to_string();
+        assert!(
+            !basis.chars().any(|c| c.is_ascii_lowercase()),
+            "{basis} in English"
+        );
+    }
 }
 
 #[test]

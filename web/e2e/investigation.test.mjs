@@ -136,7 +136,12 @@ describe("investigation page on family-and-nominee", () => {
     const { connection: zhPath } = await server.api(`query($a: ID!, $b: ID!) { connection(a: $a, b: $b) { zh: explanation(lang: ZH) } }`, { a: expandId, b: target });
     if (zhPath) assert.deepEqual(await page.getByTestId("path-explanation").locator("li").allTextContents(), zhPath.zh, "the path explained in Chinese");
     assert.equal(await page.getByTestId("graph").getAttribute("data-nodes"), before);
+    assert.doesNotMatch(await page.getByTestId("controller-basis").textContent(), /[a-z]{3,}/, "the controller's basis in Chinese");
     await screenshot(page, "06-chinese");
+    // Edge labels name roles, relations and kinds in Chinese too.
+    const edgeLabels = await page.evaluate(() => window.ctrlgraphView.graph.mapEdges((_, a) => a.label));
+    const codes = /\b(holder|member|legal_rep|spouse|sibling|equity|phone|address|ip|mac|disk_serial|order_placer|manages)\b/;
+    assert.deepEqual(edgeLabels.filter((l) => codes.test(l ?? "")), [], "no contract code left untranslated");
     await page.getByTestId("lang").click();
     assert.equal(await page.getByTestId("nav-groups").textContent(), "Groups");
 

@@ -11,7 +11,7 @@ import Sigma from "sigma";
 import type { EdgeDisplayData, NodeDisplayData } from "sigma/types";
 import { connection, neighborhood, type Connection, type GraphEdge, type GraphNode, type Subgraph } from "./api";
 import { download } from "./dom";
-import { t } from "./i18n";
+import { t, tDyn } from "./i18n";
 
 export interface NodeAttrs {
   kind: GraphNode["kind"];
@@ -25,6 +25,8 @@ export interface NodeAttrs {
 export interface EdgeAttrs {
   kind: string;
   label: string;
+  /** The label as the API gave it (codes), kept for relabelling in another language. */
+  apiLabel: string | null;
   weight: number | null;
   strength: GraphEdge["strength"];
   criterion: string | null;
@@ -65,7 +67,8 @@ function edgeClass(edge: Pick<GraphEdge, "kind" | "strength">): keyof typeof EDG
 }
 
 function edgeLabel(edge: GraphEdge): string {
-  if (edge.label) return edge.label;
+  // Contract codes (roles, relations, share kinds, identifier kinds) in the page's language.
+  if (edge.label) return edge.label.split(" ").map((w) => tDyn("code", w)).join(" ");
   if (edge.kind === "OWNS" && edge.weight !== null) return `${edge.weight}%`;
   return edge.criterion ?? "";
 }
@@ -171,6 +174,7 @@ export class GraphView {
       this.graph.addDirectedEdgeWithKey(edge.id, edge.source, edge.target, {
         kind: edge.kind,
         label: edgeLabel(edge),
+        apiLabel: edge.label,
         weight: edge.weight,
         strength: edge.strength,
         criterion: edge.criterion,
@@ -278,6 +282,13 @@ export class GraphView {
     const blob = await new Promise<Blob | null>((resolve) => out.toBlob(resolve, "image/png"));
     if (!blob) throw new Error("the browser could not encode the PNG");
     download(blob, `${name}.png`);
+  }
+
+  /** Labels the edges again in the page's current language (after a language switch). */
+  relabel(): void {
+    this.graph.forEachEdge((id, a) => {
+      this.graph.setEdgeAttribute(id, "label", edgeLabel({ kind: a.kind, label: a.apiLabel, weight: a.weight, criterion: a.criterion } as GraphEdge));
+    });
   }
 
   /** The current view as JSON: nodes with positions, edges with their labels and strength. */

@@ -277,6 +277,7 @@ function workspace(opts: {
       status,
     );
     replace(legendSlot, legend());
+    view?.relabel();
     if (view) showStatus(view);
     if (selected) showProfile(selected);
     else replace(profile, h("p", { class: "small" }, t("profile.none")));

@@ -217,7 +217,7 @@ export function renderGroupDetail(g: GroupDetail): HTMLElement {
         : null,
       g.controller ? [h("dt", {}, t("group.controller")), h("dd", {}, subjectLink(g.controller))] : null,
       h("dt", {}, t("group.basis")),
-      h("dd", {}, g.controllerBasis),
+      h("dd", { "data-testid": "controller-basis" }, tDyn("basis", g.controllerBasis)),
       h("dt", {}, t("col.criteria")),
       h("dd", {}, g.criteria.map((c) => h("span", { class: "badge" }, c))),
       h("dt", {}, t("col.members")),
