@@ -1006,3 +1006,53 @@ fn breaches_position_series_and_overdue_reports_over_http() {
     );
     drop(srv);
 }
+
+/// The id of the phone identifier `13901010001` as a viewer finds it.
+fn phone_identifier_id(srv: &Server, token: &str) -> String {
+    let d = srv.data(
+        token,
+        "{ search(text: \"13901010001\", kinds: [IDENTIFIER]) { subject { id kind } } }",
+        json!({}),
+    );
+    let id = d["search"][0]["subject"]["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("I-"), "{d}");
+    id
+}
+
+#[test]
+fn identifier_ids_cannot_be_computed_from_the_value() {
+    use sha2::Digest as _;
+    let a = analysed_store("family-and-nominee");
+    let b = analysed_store("family-and-nominee");
+    let t = tokens(a.path());
+    let srv = Server::start(a.path(), &t.file, |_| {});
+    let id = phone_identifier_id(&srv, &t.viewer);
+    // Hashing kind and value, as anyone holding a list of candidate phones could, misses it.
+    let plain = sha2::Sha256::digest(b"phone\x1f13901010001");
+    assert_ne!(id, format!("I-{}", &hex::encode(plain)[..16]));
+    // The id still names the identifier.
+    let d = srv.data(
+        &t.viewer,
+        "query($id: ID!) { subject(id: $id) { kind label } }",
+        json!({ "id": id }),
+    );
+    assert_eq!(d["subject"]["kind"], "IDENTIFIER", "{d}");
+    drop(srv);
+
+    // Another store of the same data has another key, so other ids.
+    let srv = Server::start(b.path(), &t.file, |_| {});
+    assert_ne!(phone_identifier_id(&srv, &t.viewer), id);
+    drop(srv);
+
+    // Re-ingesting into the same store keeps the ids.
+    let store = ingest::RedbStore::open(a.path()).unwrap();
+    ingest::ingest_dir(
+        &fixtures::dataset("family-and-nominee"),
+        &store,
+        &ingest::IngestOptions::default(),
+    )
+    .unwrap();
+    drop(store);
+    let srv = Server::start(a.path(), &t.file, |_| {});
+    assert_eq!(phone_identifier_id(&srv, &t.viewer), id);
+}

@@ -97,6 +97,27 @@ impl Journal {
 /// One journal entry: named text fields, written once and never changed.
 pub type JournalEntry = std::collections::BTreeMap<String, String>;
 
+/// The store's secret key for the public ids of personal values (identifier nodes): random
+/// bytes made once, when the store is created, and the same on every read afterwards, so the ids
+/// are stable across re-ingest into one store but cannot be computed from a value without it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdKey(pub [u8; 32]);
+
+impl IdKey {
+    /// A fresh random key (the operating system's generator through `rand`'s thread generator).
+    pub fn random() -> IdKey {
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+        IdKey(key)
+    }
+}
+
+impl std::fmt::Debug for IdKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdKey(<hidden>)")
+    }
+}
+
 /// A store of records, ingest runs, analysis blobs and journals.
 pub trait Store: Send + Sync {
     /// Starts an ingest run.
@@ -128,6 +149,9 @@ pub trait Store: Send + Sync {
     fn append_journal(&self, journal: Journal, entry: &JournalEntry) -> Result<(), StoreError>;
     /// Every entry of a journal, in the order the appends committed.
     fn read_journal(&self, journal: Journal) -> Result<Vec<JournalEntry>, StoreError>;
+    /// The store's [`IdKey`], made when the store was created (or, for a store made before keys
+    /// existed, on first use); every caller and every process sharing the store gets the same.
+    fn id_key(&self) -> Result<IdKey, StoreError>;
 
     /// What the store is, for messages ("the store folder ./data", "neo4j://host:7687").
     fn describe(&self) -> String {
@@ -198,6 +222,9 @@ const REJECTS: TableDefinition<'static, (u64, u64), &'static [u8]> =
 const WARNINGS: TableDefinition<'static, (u64, u64), &'static [u8]> =
     TableDefinition::new("warnings");
 const BLOBS: TableDefinition<'static, &'static str, &'static [u8]> = TableDefinition::new("blobs");
+/// The store's own settings and secrets (`id_key`), never exported.
+const META: TableDefinition<'static, &'static str, &'static [u8]> = TableDefinition::new("meta");
+const META_ID_KEY: &str = "id_key";
 const JOURNAL_REVIEWS: TableDefinition<'static, u64, &'static [u8]> =
     TableDefinition::new("journal_reviews");
 
@@ -252,6 +279,15 @@ impl RedbStore {
         tx.open_table(WARNINGS).map_err(db_err)?;
         tx.open_table(BLOBS).map_err(db_err)?;
         tx.open_table(JOURNAL_REVIEWS).map_err(db_err)?;
+        {
+            // Made in the transaction that creates the tables; redb has one writer at a time,
+            // so two processes opening a new store together still agree on one key.
+            let mut meta = tx.open_table(META).map_err(db_err)?;
+            if meta.get(META_ID_KEY).map_err(db_err)?.is_none() {
+                meta.insert(META_ID_KEY, IdKey::random().0.as_slice())
+                    .map_err(db_err)?;
+            }
+        }
         tx.commit().map_err(db_err)?;
         Ok(())
     }
@@ -630,5 +666,19 @@ impl Store for RedbStore {
             out.push(serde_json::from_slice(v.value()).map_err(|e| StoreError::Db(Box::new(e)))?);
         }
         Ok(out)
+    }
+
+    fn id_key(&self) -> Result<IdKey, StoreError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(META).map_err(db_err)?;
+        let v = t
+            .get(META_ID_KEY)
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::Db("the store has no id key".into()))?;
+        let key: [u8; 32] = v
+            .value()
+            .try_into()
+            .map_err(|_| StoreError::Db("the store's id key is not 32 bytes".into()))?;
+        Ok(IdKey(key))
     }
 }
