@@ -16,11 +16,13 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use sha2::Digest as _;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::audit::{AuditLog, AuditRecord, subject_ids};
 use crate::auth::{Principal, Tokens};
 use crate::error::{Code, code_for_engine_error};
+use crate::limit::{RateLimit, RateLimiter};
 use crate::schema::{self, ApiSchema, Limits, Req};
 use crate::state::Shared;
 
@@ -39,6 +41,8 @@ pub struct ServerConfig {
     /// How often to pick up what other servers sharing the store wrote (reviews, a newer
     /// analysis); `None`: never.
     pub refresh: Option<Duration>,
+    /// How many searches each token may make.
+    pub search_rate: RateLimit,
 }
 
 impl ServerConfig {
@@ -52,6 +56,7 @@ impl ServerConfig {
             timeout: Duration::from_secs(10),
             limits: Limits::default(),
             refresh: None,
+            search_rate: RateLimit::default(),
         }
     }
 }
@@ -82,6 +87,7 @@ struct App {
     audit: AuditLog,
     body_limit: usize,
     timeout: Duration,
+    search_limit: Arc<RateLimiter>,
 }
 
 /// The router of the whole server.
@@ -97,6 +103,7 @@ pub fn router(shared: Arc<Shared>, cfg: &ServerConfig) -> Result<Router, ServeEr
         audit,
         body_limit: cfg.body_limit,
         timeout: cfg.timeout,
+        search_limit: Arc::new(RateLimiter::new(cfg.search_rate)),
     });
     let mut router = Router::new()
         .route("/graphql", post(graphql).get(graphql_get))
@@ -168,13 +175,15 @@ fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
     r
 }
 
-fn authenticate(tokens: &Tokens, headers: &HeaderMap) -> Option<Principal> {
+/// The caller, and the SHA-256 of its token (the key of its rate limits).
+fn authenticate(tokens: &Tokens, headers: &HeaderMap) -> Option<(Principal, [u8; 32])> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))?
         .trim();
-    tokens.authenticate(token).cloned()
+    let principal = tokens.authenticate(token).cloned()?;
+    Some((principal, sha2::Sha256::digest(token.as_bytes()).into()))
 }
 
 /// The operation's name: the request's `operationName`, else the first named operation.
@@ -252,7 +261,7 @@ fn write_audit(
 
 async fn graphql_get(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let started = Instant::now();
-    let principal = authenticate(&app.tokens, &headers);
+    let principal = authenticate(&app.tokens, &headers).map(|(p, _)| p);
     let (status, body) = match &principal {
         None => (
             StatusCode::UNAUTHORIZED,
@@ -275,7 +284,7 @@ async fn graphql_get(State(app): State<Arc<App>>, headers: HeaderMap) -> Respons
 async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let Some(principal) = authenticate(&app.tokens, &parts.headers) else {
+    let Some((principal, token_hash)) = authenticate(&app.tokens, &parts.headers) else {
         let body = error_body(
             Code::Unauthenticated,
             "a valid bearer token is required (Authorization: Bearer <token>)",
@@ -318,6 +327,8 @@ async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
     let operation = operation_name(&gql_request);
     let req_data = Req {
         principal: principal.clone(),
+        token_hash,
+        search_limit: app.search_limit.clone(),
         snap: app.shared.snapshot(),
         reviews: app.shared.reviews(),
     };

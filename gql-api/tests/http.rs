@@ -1056,3 +1056,50 @@ fn identifier_ids_cannot_be_computed_from_the_value() {
     let srv = Server::start(a.path(), &t.file, |_| {});
     assert_eq!(phone_identifier_id(&srv, &t.viewer), id);
 }
+
+#[test]
+fn viewers_find_identity_numbers_and_phones_only_whole_and_searches_are_rate_limited() {
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let srv = Server::start(dir.path(), &t.file, |c| {
+        c.search_rate = gql_api::limit::RateLimit {
+            burst: 6,
+            per_minute: 1,
+        };
+    });
+    let search = "query($t: String!) { search(text: $t, first: 10) { matchedField subject { id } } }";
+    let hits = |token: &str, text: &str| -> Vec<(String, String)> {
+        srv.data(token, search, json!({ "t": text }))["search"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["matchedField"].as_str().unwrap().to_owned(),
+                    h["subject"]["id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let fields = |h: &[(String, String)], f: &str| h.iter().filter(|(m, _)| m == f).count();
+
+    // A prefix of an identity number or a phone finds it for an analyst, never for a viewer,
+    // who could otherwise read a masked number digit by digit.
+    let id_prefix = "3205051990";
+    assert!(hits(&t.analyst, id_prefix).contains(&("idNumber".into(), "P04".into())));
+    assert_eq!(fields(&hits(&t.viewer, id_prefix), "idNumber"), 0);
+    assert_eq!(
+        hits(&t.viewer, "32050519900417031x"),
+        [("idNumber".to_owned(), "P04".to_owned())]
+    );
+    assert!(fields(&hits(&t.analyst, "1390101"), "phone") > 0);
+    assert_eq!(fields(&hits(&t.viewer, "1390101"), "phone"), 0);
+    assert!(fields(&hits(&t.viewer, "13901010001"), "phone") > 0);
+
+    // Six searches at once, then one a minute: the seventh is refused, for this token only.
+    hits(&t.viewer, "王");
+    hits(&t.viewer, "李");
+    let v = srv.query(&t.viewer, search, json!({ "t": "P0" }));
+    assert_eq!(codes(&v), ["RATE_LIMITED"], "{v}");
+    assert!(!hits(&t.analyst, "P0").is_empty());
+}

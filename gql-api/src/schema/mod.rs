@@ -16,6 +16,7 @@ use service::Reviews;
 
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Code};
+use crate::limit::RateLimiter;
 use crate::snapshot::Snapshot;
 use crate::state::Shared;
 
@@ -33,6 +34,10 @@ pub const MAX_PAGE: usize = 500;
 #[derive(Debug, Clone)]
 pub struct Req {
     pub principal: Principal,
+    /// The SHA-256 of the caller's bearer token (the key of its rate limits).
+    pub token_hash: [u8; 32],
+    /// The limit on searches, shared by every request of the server.
+    pub search_limit: Arc<RateLimiter>,
     pub snap: Arc<Snapshot>,
     pub reviews: Arc<Reviews>,
 }
@@ -345,7 +350,8 @@ impl Query {
     }
 
     /// Finds subjects by id or name prefix, name part, identity number, USCC or phone
-    /// (normalised as on ingest). Exact matches come first.
+    /// (normalised as on ingest). Exact matches come first. Viewers find identity numbers and
+    /// phones only by their whole value. Searches are rate limited per token (`RATE_LIMITED`).
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -354,6 +360,17 @@ impl Query {
         #[graphql(default = 20)] first: i32,
     ) -> async_graphql::Result<Vec<SearchHit>> {
         let r = req(ctx).clone();
+        if !r.search_limit.take(&r.token_hash) {
+            let rate = r.search_limit.rate();
+            return Err(ApiError::new(
+                Code::RateLimited,
+                format!(
+                    "too many searches: at most {} at once and {} a minute per token",
+                    rate.burst, rate.per_minute
+                ),
+            )
+            .gql());
+        }
         let first = clamp(Some(first), 20);
         let hits =
             blocking(move || Ok(subjects::search(&r, &text, kinds.as_deref(), first))).await?;

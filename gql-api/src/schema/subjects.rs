@@ -797,8 +797,8 @@ impl Identifier {
     }
 }
 
-/// Search: exact matches of ids, codes and phones first, then prefixes of ids and names, then
-/// names containing the text.
+/// Search: exact matches of ids, codes and phones first, then prefixes of ids and names (and,
+/// for analysts, of identity numbers and phones), then names containing the text.
 pub fn search(r: &Req, text: &str, kinds: Option<&[SubjectKind]>, first: usize) -> Vec<SearchHit> {
     let s = &r.snap;
     let text = text.trim();
@@ -838,7 +838,13 @@ pub fn search(r: &Req, text: &str, kinds: Option<&[SubjectKind]>, first: usize) 
         let pre: Vec<_> = s
             .search
             .prefixed(&lower)
-            .filter(|e| e.2 != Field::Phone || lower.len() >= 5)
+            .filter(|e| match e.2 {
+                // A prefix match on a masked value tells a viewer its next digit: viewers find
+                // identity numbers and phones by the whole value only (the exact pass above).
+                Field::IdNumber => r.unmasked(),
+                Field::Phone => r.unmasked() && lower.len() >= 5,
+                _ => true,
+            })
             .take(first * 4)
             .map(|e| (e.1, e.2, e.0.to_string()))
             .collect();
