@@ -15,6 +15,7 @@ pub mod limit;
 pub mod mask;
 pub mod schema;
 pub mod server;
+pub mod shape;
 pub mod snapshot;
 pub mod state;
 

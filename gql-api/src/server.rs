@@ -24,6 +24,7 @@ use crate::auth::{Principal, Tokens};
 use crate::error::{Code, code_for_engine_error};
 use crate::limit::{RateLimit, RateLimiter};
 use crate::schema::{self, ApiSchema, Limits, Req};
+use crate::shape;
 use crate::state::Shared;
 
 /// Settings of the server.
@@ -36,6 +37,8 @@ pub struct ServerConfig {
     /// The built GraphiQL explorer (`graphiql/dist`).
     pub graphiql_dir: Option<PathBuf>,
     pub body_limit: usize,
+    /// Largest response body; a larger answer is replaced by a `RESPONSE_TOO_LARGE` error.
+    pub response_limit: usize,
     pub timeout: Duration,
     pub limits: Limits,
     /// How often to pick up what other servers sharing the store wrote (reviews, a newer
@@ -53,6 +56,7 @@ impl ServerConfig {
             web_dir: None,
             graphiql_dir: None,
             body_limit: 64 * 1024,
+            response_limit: 16 * 1024 * 1024,
             timeout: Duration::from_secs(10),
             limits: Limits::default(),
             refresh: None,
@@ -86,6 +90,8 @@ struct App {
     tokens: Tokens,
     audit: AuditLog,
     body_limit: usize,
+    response_limit: usize,
+    limits: Limits,
     timeout: Duration,
     search_limit: Arc<RateLimiter>,
 }
@@ -102,6 +108,8 @@ pub fn router(shared: Arc<Shared>, cfg: &ServerConfig) -> Result<Router, ServeEr
         tokens: cfg.tokens.clone(),
         audit,
         body_limit: cfg.body_limit,
+        response_limit: cfg.response_limit,
+        limits: cfg.limits,
         timeout: cfg.timeout,
         search_limit: Arc::new(RateLimiter::new(cfg.search_rate)),
     });
@@ -325,6 +333,34 @@ async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
         }
     };
     let operation = operation_name(&gql_request);
+    // Every alias of a root field is one more piece of work run concurrently with the others:
+    // their number is limited before anything runs (parse errors are left to the engine).
+    if let Some(shape) = shape::of(
+        &gql_request.query,
+        gql_request.operation_name.as_deref(),
+        app.limits.root_fields,
+    ) {
+        if shape.root_fields > app.limits.root_fields {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                Code::TooManyRootFields,
+                &format!(
+                    "the operation asks for more than {} root fields (aliases included)",
+                    app.limits.root_fields
+                ),
+            );
+        }
+        if shape.aliases > app.limits.aliases {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                Code::TooManyAliases,
+                &format!(
+                    "the request has {} aliases, more than {}",
+                    shape.aliases, app.limits.aliases
+                ),
+            );
+        }
+    }
     let req_data = Req {
         principal: principal.clone(),
         token_hash,
@@ -356,6 +392,16 @@ async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
     // go through JSON values so that the engine's own get their codes.
     if response.errors.is_empty() {
         match serde_json::to_vec(&response) {
+            Ok(bytes) if bytes.len() > app.response_limit => {
+                return fail(
+                    StatusCode::BAD_REQUEST,
+                    Code::ResponseTooLarge,
+                    &format!(
+                        "the answer is larger than {} bytes: ask for fewer or smaller items",
+                        app.response_limit
+                    ),
+                );
+            }
             Ok(bytes) => {
                 write_audit(
                     &app,
@@ -393,6 +439,16 @@ async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
         }
     };
     add_missing_codes(&mut body);
+    if body.to_string().len() > app.response_limit {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            Code::ResponseTooLarge,
+            &format!(
+                "the answer is larger than {} bytes: ask for fewer or smaller items",
+                app.response_limit
+            ),
+        );
+    }
     write_audit(
         &app,
         Some(&principal),

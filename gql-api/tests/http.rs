@@ -817,6 +817,8 @@ fn security_rules_hold_and_every_error_is_coded() {
         c.limits = gql_api::Limits {
             depth: 6,
             complexity: 200,
+            root_fields: 100,
+            aliases: 100,
         };
     });
     let q = json!({ "query": "{ me { name role } }" }).to_string();
@@ -1067,7 +1069,8 @@ fn viewers_find_identity_numbers_and_phones_only_whole_and_searches_are_rate_lim
             per_minute: 1,
         };
     });
-    let search = "query($t: String!) { search(text: $t, first: 10) { matchedField subject { id } } }";
+    let search =
+        "query($t: String!) { search(text: $t, first: 10) { matchedField subject { id } } }";
     let hits = |token: &str, text: &str| -> Vec<(String, String)> {
         srv.data(token, search, json!({ "t": text }))["search"]
             .as_array()
@@ -1102,4 +1105,110 @@ fn viewers_find_identity_numbers_and_phones_only_whole_and_searches_are_rate_lim
     let v = srv.query(&t.viewer, search, json!({ "t": "P0" }));
     assert_eq!(codes(&v), ["RATE_LIMITED"], "{v}");
     assert!(!hits(&t.analyst, "P0").is_empty());
+}
+
+#[test]
+fn aliases_and_large_arguments_count_against_the_limits() {
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let srv = Server::start(dir.path(), &t.file, |_| {});
+    let drawing = |alias: usize| {
+        format!(
+            "n{alias}: neighborhood(id: \"M01\", depth: 3, limit: 5000) {{ nodes {{ id kind label groupId }} edges {{ id source target kind label weight strength criterion }} truncated }}"
+        )
+    };
+    let aliased = |n: usize| {
+        format!(
+            "{{ {} }}",
+            (0..n).map(drawing).collect::<Vec<_>>().join(" ")
+        )
+    };
+
+    // One full drawing with the fields the investigation page asks for fits the default
+    // complexity, two do not: the cost follows depth and limit, where it used to be a point
+    // per field whatever they asked for.
+    let d = srv.data(&t.viewer, &aliased(1), json!({}));
+    assert!(!d["n0"]["nodes"].as_array().unwrap().is_empty());
+    assert_eq!(
+        codes(&srv.query(&t.viewer, &aliased(2), json!({}))),
+        ["QUERY_TOO_COMPLEX"]
+    );
+    // Small drawings stay cheap, many at once included.
+    let small = format!(
+        "{{ {} }}",
+        (0..20)
+            .map(|i| format!("s{i}: neighborhood(id: \"M01\") {{ nodes {{ id }} }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    assert!(
+        srv.query(&t.viewer, &small, json!({}))
+            .get("errors")
+            .is_none()
+    );
+    // A page costs its size: 500 groups with their evidence are too much, 5 are not.
+    let page = |n: usize| {
+        format!(
+            "{{ controlGroups(first: {n}) {{ edges {{ node {{ id score size status criteria accounts {{ id label }} evidence {{ weight signals {{ description }} }} }} }} }} }}"
+        )
+    };
+    assert_eq!(
+        codes(&srv.query(&t.viewer, &page(500), json!({}))),
+        ["QUERY_TOO_COMPLEX"]
+    );
+    assert!(
+        srv.query(&t.viewer, &page(5), json!({}))
+            .get("errors")
+            .is_none()
+    );
+
+    // The alias attack of the review: 500 aliases of the largest drawing, refused before any
+    // work with a coded error, and so are many aliases hidden in a fragment.
+    let attack = format!(
+        "{{ {} }}",
+        (0..500)
+            .map(|i| format!(
+                "a{i}: neighborhood(id: \"M01\", depth: 3, limit: 5000) {{ nodes {{ id }} }}"
+            ))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let (status, v) = srv.post_raw(Some(&t.viewer), json!({ "query": attack }).to_string());
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(codes(&v), ["TOO_MANY_ROOT_FIELDS"]);
+    let fragment = format!(
+        "{{ ...F }} fragment F on Query {{ {} }}",
+        (0..40)
+            .map(|i| format!("m{i}: me {{ name }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let (status, v) = srv.post_raw(Some(&t.viewer), json!({ "query": fragment }).to_string());
+    assert_eq!(
+        (status, codes(&v)),
+        (400, vec!["TOO_MANY_ROOT_FIELDS".to_owned()])
+    );
+    let nested = format!(
+        "{{ me {{ {} }} }}",
+        (0..70)
+            .map(|i| format!("n{i}: name"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let (status, v) = srv.post_raw(Some(&t.viewer), json!({ "query": nested }).to_string());
+    assert_eq!(
+        (status, codes(&v)),
+        (400, vec!["TOO_MANY_ALIASES".to_owned()])
+    );
+    drop(srv);
+
+    // The answer is bounded too.
+    let srv = Server::start(dir.path(), &t.file, |c| c.response_limit = 2000);
+    let (status, v) = srv.post_raw(Some(&t.viewer), json!({ "query": aliased(1) }).to_string());
+    assert_eq!(
+        (status, codes(&v)),
+        (400, vec!["RESPONSE_TOO_LARGE".to_owned()])
+    );
+    let audit = std::fs::read_to_string(&srv.audit).unwrap();
+    assert!(audit.contains("RESPONSE_TOO_LARGE"), "{audit}");
 }

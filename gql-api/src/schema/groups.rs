@@ -371,6 +371,7 @@ impl ControlGroup {
         out
     }
     /// Accounts with evidence towards the group below the operating point, best first.
+    #[graphql(complexity = "super::cost::page(first, 50, child_complexity)")]
     async fn candidates(
         &self,
         ctx: &Context<'_>,

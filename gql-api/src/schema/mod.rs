@@ -52,6 +52,34 @@ pub(crate) fn req<'a>(ctx: &'a Context<'_>) -> &'a Req {
     ctx.data_unchecked::<Req>()
 }
 
+/// What fields weigh in the complexity limit. A field's cost grows with what its arguments ask
+/// for (a page of `first` items costs `first` times an item's selection; a traversal costs more
+/// per hop and per node allowed), so that aliasing an expensive field many times adds up.
+pub(crate) mod cost {
+    use super::MAX_PAGE;
+
+    /// A page of at most `first` items (`default` when absent), each costing `child`.
+    pub fn page(first: Option<i32>, default: usize, child: usize) -> usize {
+        let n = first.map_or(default, |f| f.clamp(0, MAX_PAGE as i32) as usize);
+        1 + n * child.max(1)
+    }
+
+    /// A walk of up to `hops` (clamped to `max`) steps that returns up to `items` results.
+    pub fn walk(hops: i32, max: i32, items: usize, child: usize) -> usize {
+        1 + 10 * hops.clamp(1, max) as usize + items * child.max(1)
+    }
+
+    /// A neighbourhood drawing: up to `limit` nodes (<= 5000) found over `depth` (<= 3) levels
+    /// (the walk), each node and its edges returned with `child` (the answer), scaled so that
+    /// one full drawing (depth 3, 5000 nodes, every field the investigation page asks for) fits
+    /// the default limit while two of them, whatever they select, do not.
+    pub fn neighborhood(depth: i32, limit: i32, child: usize) -> usize {
+        let nodes = limit.clamp(1, 5000) as usize;
+        let levels = depth.clamp(1, 3) as usize;
+        1 + nodes * levels / 6 + nodes * child.max(1) / 40
+    }
+}
+
 /// Clamps a requested page size to `1..=MAX_PAGE`.
 pub(crate) fn clamp(first: Option<i32>, default: usize) -> usize {
     first.map_or(default, |f| f.max(1) as usize).min(MAX_PAGE)
@@ -70,11 +98,14 @@ pub fn build(shared: Option<Arc<Shared>>, limits: &Limits) -> ApiSchema {
     b.finish()
 }
 
-/// Depth and complexity limits of queries.
+/// Limits of queries: depth, complexity (see [`cost`] for what fields weigh), root fields
+/// (aliases included) and aliases per operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub depth: usize,
     pub complexity: usize,
+    pub root_fields: usize,
+    pub aliases: usize,
 }
 
 impl Default for Limits {
@@ -82,6 +113,8 @@ impl Default for Limits {
         Limits {
             depth: 12,
             complexity: 5_000,
+            root_fields: 32,
+            aliases: 64,
         }
     }
 }
@@ -352,6 +385,7 @@ impl Query {
     /// Finds subjects by id or name prefix, name part, identity number, USCC or phone
     /// (normalised as on ingest). Exact matches come first. Viewers find identity numbers and
     /// phones only by their whole value. Searches are rate limited per token (`RATE_LIMITED`).
+    #[graphql(complexity = "10 + cost::page(Some(first), 20, child_complexity)")]
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -409,6 +443,7 @@ impl Query {
 
     /// Suspected control groups, filtered and ordered, as a Relay connection (at most 500 a
     /// page).
+    #[graphql(complexity = "cost::page(first, 50, child_complexity)")]
     async fn control_groups(
         &self,
         ctx: &Context<'_>,
@@ -428,6 +463,7 @@ impl Query {
 
     /// Limit breaches of detected and reported groups, only-as-a-group first, filtered, as a
     /// Relay connection (at most 500 a page).
+    #[graphql(complexity = "cost::page(first, 50, child_complexity)")]
     async fn breaches(
         &self,
         ctx: &Context<'_>,
@@ -471,6 +507,7 @@ impl Query {
 
     /// Every chain of shareholdings from one party to an entity (or account), with the
     /// multiplied share, at most 100 chains of at most `maxDepth` (<= 10) edges.
+    #[graphql(complexity = "cost::walk(max_depth, 10, 100, child_complexity)")]
     async fn ownership_paths(
         &self,
         ctx: &Context<'_>,
@@ -488,6 +525,7 @@ impl Query {
     }
 
     /// Accounts reachable from an account over evidence links, nearest first.
+    #[graphql(complexity = "cost::walk(max_hops, 4, 50, child_complexity)")]
     async fn linked_accounts(
         &self,
         ctx: &Context<'_>,
@@ -514,6 +552,7 @@ impl Query {
 
     /// The best explained path between two subjects: evidence links and ownership first,
     /// widely shared identifiers last.
+    #[graphql(complexity = "cost::walk(max_hops, 8, 1, child_complexity)")]
     async fn connection(
         &self,
         ctx: &Context<'_>,
@@ -532,6 +571,7 @@ impl Query {
 
     /// The nodes and edges around a subject, for drawing: breadth first to `depth` (<= 3),
     /// at most `limit` (<= 5000) nodes.
+    #[graphql(complexity = "cost::neighborhood(depth, limit, child_complexity)")]
     async fn neighborhood(
         &self,
         ctx: &Context<'_>,
@@ -557,6 +597,7 @@ impl Query {
     }
 
     /// The accounts whose relationship embeddings are closest to this account's.
+    #[graphql(complexity = "10 + cost::page(Some(k.min(100)), 10, child_complexity)")]
     async fn similar_accounts(
         &self,
         ctx: &Context<'_>,

@@ -689,6 +689,7 @@ impl Member {
             .collect()
     }
     /// The member's accounts, a page at a time (at most 500).
+    #[graphql(complexity = "super::cost::page(Some(first), 100, child_complexity)")]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
@@ -717,6 +718,7 @@ impl Member {
             .collect()
     }
     /// The member's accounts in suspected groups, riskiest first.
+    #[graphql(complexity = "super::cost::page(Some(first), 20, child_complexity)")]
     async fn riskiest_accounts(
         &self,
         ctx: &Context<'_>,
