@@ -825,6 +825,8 @@ pub fn serve_cmd(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
             }
         }),
     );
+    // Revoked or added tokens take effect at the next request.
+    cfg.tokens_file = Some(args.tokens.clone());
     cfg.web_dir = Some(args.web_dir.clone());
     cfg.graphiql_dir = Some(args.graphiql_dir.clone());
     cfg.timeout = std::time::Duration::from_millis(args.request_timeout_ms);

@@ -20,7 +20,7 @@ use sha2::Digest as _;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::audit::{AuditLog, AuditRecord, subject_ids};
-use crate::auth::{Principal, Tokens};
+use crate::auth::{Principal, TokenSource, Tokens, TokensError};
 use crate::error::{Code, code_for_engine_error};
 use crate::limit::{RateLimit, RateLimiter};
 use crate::schema::{self, ApiSchema, Limits, Req};
@@ -31,6 +31,9 @@ use crate::state::Shared;
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub tokens: Tokens,
+    /// The file `tokens` came from: when set, it is read again whenever it changes, so that
+    /// revoking or adding a token needs no restart.
+    pub tokens_file: Option<PathBuf>,
     pub audit: PathBuf,
     /// The built investigation page (`web/dist`); not served when absent.
     pub web_dir: Option<PathBuf>,
@@ -52,6 +55,7 @@ impl ServerConfig {
     pub fn new(tokens: Tokens, audit: PathBuf) -> Self {
         ServerConfig {
             tokens,
+            tokens_file: None,
             audit,
             web_dir: None,
             graphiql_dir: None,
@@ -80,6 +84,8 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tokens(#[from] TokensError),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -87,7 +93,7 @@ pub enum ServeError {
 struct App {
     shared: Arc<Shared>,
     schema: ApiSchema,
-    tokens: Tokens,
+    tokens: TokenSource,
     audit: AuditLog,
     body_limit: usize,
     response_limit: usize,
@@ -105,7 +111,10 @@ pub fn router(shared: Arc<Shared>, cfg: &ServerConfig) -> Result<Router, ServeEr
     let app = Arc::new(App {
         schema: schema::build(Some(shared.clone()), &cfg.limits),
         shared,
-        tokens: cfg.tokens.clone(),
+        tokens: match &cfg.tokens_file {
+            Some(path) => TokenSource::file(path)?,
+            None => TokenSource::fixed(cfg.tokens.clone()),
+        },
         audit,
         body_limit: cfg.body_limit,
         response_limit: cfg.response_limit,
@@ -269,7 +278,7 @@ fn write_audit(
 
 async fn graphql_get(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let started = Instant::now();
-    let principal = authenticate(&app.tokens, &headers).map(|(p, _)| p);
+    let principal = authenticate(&app.tokens.current(), &headers).map(|(p, _)| p);
     let (status, body) = match &principal {
         None => (
             StatusCode::UNAUTHORIZED,
@@ -292,7 +301,7 @@ async fn graphql_get(State(app): State<Arc<App>>, headers: HeaderMap) -> Respons
 async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let Some((principal, token_hash)) = authenticate(&app.tokens, &parts.headers) else {
+    let Some((principal, token_hash)) = authenticate(&app.tokens.current(), &parts.headers) else {
         let body = error_body(
             Code::Unauthenticated,
             "a valid bearer token is required (Authorization: Bearer <token>)",

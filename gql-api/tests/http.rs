@@ -1212,3 +1212,39 @@ fn aliases_and_large_arguments_count_against_the_limits() {
     let audit = std::fs::read_to_string(&srv.audit).unwrap();
     assert!(audit.contains("RESPONSE_TOO_LARGE"), "{audit}");
 }
+
+#[test]
+fn a_token_removed_from_the_tokens_file_stops_working_without_a_restart() {
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let file = t.file.clone();
+    let srv = Server::start(dir.path(), &t.file, |c| c.tokens_file = Some(file));
+    let me = json!({ "query": "{ me { name } }" }).to_string();
+    assert_eq!(srv.post_raw(Some(&t.viewer), me.clone()).0, 200);
+
+    // Revoke the viewer's token: drop its entry from the file.
+    let mut doc: toml::Table = toml::from_str(&std::fs::read_to_string(&t.file).unwrap()).unwrap();
+    doc["token"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|e| e["name"].as_str() != Some("vera"));
+    std::fs::write(&t.file, toml::to_string(&doc).unwrap()).unwrap();
+    let (status, v) = srv.post_raw(Some(&t.viewer), me.clone());
+    assert_eq!(
+        (status, codes(&v)),
+        (401, vec!["UNAUTHENTICATED".to_owned()])
+    );
+    assert_eq!(srv.post_raw(Some(&t.analyst), me.clone()).0, 200);
+
+    // A token added to the file works at once too.
+    let new = add_token(&t.file, "nina", Role::Viewer).unwrap();
+    let d = srv.data(&new, "{ me { name } }", json!({}));
+    assert_eq!(d["me"]["name"], "nina");
+
+    // A file broken by an edit lets nobody in until it is fixed.
+    let good = std::fs::read_to_string(&t.file).unwrap();
+    std::fs::write(&t.file, "[[token]]\nname = ").unwrap();
+    assert_eq!(srv.post_raw(Some(&t.analyst), me.clone()).0, 401);
+    std::fs::write(&t.file, good).unwrap();
+    assert_eq!(srv.post_raw(Some(&t.analyst), me).0, 200);
+}
