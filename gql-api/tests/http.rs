@@ -1248,3 +1248,89 @@ fn a_token_removed_from_the_tokens_file_stops_working_without_a_restart() {
     std::fs::write(&t.file, good).unwrap();
     assert_eq!(srv.post_raw(Some(&t.analyst), me).0, 200);
 }
+
+#[test]
+fn the_audit_log_names_what_was_done_and_nothing_is_served_unaudited() {
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let srv = Server::start(dir.path(), &t.file, |_| {});
+    let d = srv.data(
+        &t.viewer,
+        "{ controlGroups { edges { node { id } } } }",
+        json!({}),
+    );
+    let gid = d["controlGroups"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An unnamed mutation and a search.
+    srv.data(
+        &t.analyst,
+        &format!("mutation {{ reviewGroup(id: \"{gid}\", decision: DISMISSED) {{ at }} }}"),
+        json!({}),
+    );
+    srv.data(
+        &t.viewer,
+        "query($t: String!) { search(text: $t) { matchedField } }",
+        json!({ "t": "李秀英" }),
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&srv.audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let review: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["root_fields"] == json!(["reviewGroup"]))
+        .collect();
+    assert_eq!(review.len(), 2, "a line before and one after: {lines:?}");
+    assert_eq!(review[0]["phase"], "started");
+    let done = review[1];
+    assert_eq!(done["operation_type"], "mutation");
+    assert_eq!(done["who"], "anna");
+    assert_eq!(
+        done["actions"],
+        json!([{ "field": "reviewGroup", "group": gid, "decision": "DISMISSED" }])
+    );
+    assert_eq!(done["subjects"], json!([gid]));
+    let search = lines
+        .iter()
+        .find(|l| l["root_fields"] == json!(["search"]))
+        .expect("the search is audited");
+    assert_eq!(
+        search["actions"],
+        json!([{ "field": "search", "text": "李秀英" }])
+    );
+    drop(srv);
+
+    // A log that cannot be written (a full disk) refuses every request, and a review is not
+    // stored unaudited.
+    let store = ingest::RedbStore::open(dir.path()).unwrap();
+    let srv = Server::start_on(Arc::new(store), "/dev/full".into(), &t.file, |_| {});
+    let (status, v) = srv.post_raw(
+        Some(&t.viewer),
+        json!({ "query": "{ me { name } }" }).to_string(),
+    );
+    assert_eq!(
+        (status, codes(&v)),
+        (503, vec!["AUDIT_UNAVAILABLE".to_owned()])
+    );
+    assert!(v.get("data").is_none(), "{v}");
+    let review = json!({ "query": format!("mutation {{ reviewGroup(id: \"{gid}\", decision: CONFIRMED) {{ at }} }}") });
+    let (status, v) = srv.post_raw(Some(&t.analyst), review.to_string());
+    assert_eq!(
+        (status, codes(&v)),
+        (503, vec!["AUDIT_UNAVAILABLE".to_owned()])
+    );
+    drop(srv);
+    let srv = Server::start(dir.path(), &t.file, |_| {});
+    let d = srv.data(
+        &t.viewer,
+        "query($id: ID!) { controlGroup(id: $id) { reviews { decision } } }",
+        json!({ "id": gid }),
+    );
+    assert_eq!(
+        d["controlGroup"]["reviews"],
+        json!([{ "decision": "DISMISSED" }])
+    );
+}

@@ -14,6 +14,7 @@ use async_graphql::{Context, EmptySubscription, Enum, ID, Object, Schema, Simple
 use graph_core::{EdgeKind as GEdgeKind, NodeId, NodeKind};
 use service::Reviews;
 
+use crate::audit::Actions;
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Code};
 use crate::limit::RateLimiter;
@@ -40,6 +41,8 @@ pub struct Req {
     pub search_limit: Arc<RateLimiter>,
     pub snap: Arc<Snapshot>,
     pub reviews: Arc<Reviews>,
+    /// What the resolvers did, for the audit log.
+    pub actions: Actions,
 }
 
 impl Req {
@@ -394,6 +397,7 @@ impl Query {
         #[graphql(default = 20)] first: i32,
     ) -> async_graphql::Result<Vec<SearchHit>> {
         let r = req(ctx).clone();
+        r.actions.note("search", &[("text", text.clone())]);
         if !r.search_limit.take(&r.token_hash) {
             let rate = r.search_limit.rate();
             return Err(ApiError::new(
@@ -678,6 +682,13 @@ impl Mutation {
         note: Option<String>,
     ) -> async_graphql::Result<Review> {
         let r = req(ctx);
+        r.actions.note(
+            "reviewGroup",
+            &[
+                ("group", id.to_string()),
+                ("decision", format!("{decision:?}").to_uppercase()),
+            ],
+        );
         if r.principal.role < Role::Analyst {
             return Err(ApiError::forbidden("reviewing groups needs the analyst role").gql());
         }
@@ -704,6 +715,7 @@ impl Mutation {
     /// Re-runs the analysis on the stored data and swaps the results in (admins only).
     async fn reanalyze(&self, ctx: &Context<'_>) -> async_graphql::Result<AnalysisRun> {
         let r = req(ctx);
+        r.actions.note("reanalyze", &[]);
         if r.principal.role < Role::Admin {
             return Err(ApiError::forbidden("re-analysis needs the admin role").gql());
         }
