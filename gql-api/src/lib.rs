@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod files;
 pub mod limit;
 pub mod mask;
 pub mod schema;

@@ -17,15 +17,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use sha2::Digest as _;
-use tower_http::services::{ServeDir, ServeFile};
 
 use crate::audit::{Actions, AuditLog, AuditRecord, subject_ids};
 use crate::auth::{Principal, TokenSource, Tokens, TokensError};
 use crate::error::{Code, code_for_engine_error};
 use crate::limit::{RateLimit, RateLimiter};
 use crate::schema::{self, ApiSchema, Limits, Req};
-use crate::shape;
 use crate::state::Shared;
+use crate::{files, shape};
 
 /// Settings of the server.
 #[derive(Debug, Clone)]
@@ -125,18 +124,13 @@ pub fn router(shared: Arc<Shared>, cfg: &ServerConfig) -> Result<Router, ServeEr
     let mut router = Router::new()
         .route("/graphql", post(graphql).get(graphql_get))
         .route("/healthz", get(healthz));
-    router = match &cfg.graphiql_dir {
-        Some(dir) if dir.join("index.html").is_file() => router.nest_service(
-            "/graphiql",
-            ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))),
-        ),
-        _ => router.route("/graphiql", get(graphiql_missing)),
+    // Both folders are served without following links out of them (`files`).
+    router = match cfg.graphiql_dir.as_deref().and_then(files::folder) {
+        Some(explorer) => router.nest_service("/graphiql", explorer),
+        None => router.route("/graphiql", get(graphiql_missing)),
     };
-    if let Some(dir) = &cfg.web_dir
-        && dir.join("index.html").is_file()
-    {
-        router = router
-            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))));
+    if let Some(page) = cfg.web_dir.as_deref().and_then(files::folder) {
+        router = router.fallback_service(page);
     }
     Ok(router.with_state(app))
 }

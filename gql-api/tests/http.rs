@@ -1334,3 +1334,45 @@ fn the_audit_log_names_what_was_done_and_nothing_is_served_unaudited() {
         json!([{ "decision": "DISMISSED" }])
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn static_files_do_not_follow_links_out_and_the_audit_log_is_private() {
+    use std::os::unix::fs::{PermissionsExt as _, symlink};
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "the secret").unwrap();
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(web.path().join("index.html"), "<html>page</html>").unwrap();
+    std::fs::write(web.path().join("app.js"), "console.log(1)").unwrap();
+    symlink(
+        outside.path().join("secret.txt"),
+        web.path().join("leak.txt"),
+    )
+    .unwrap();
+    symlink(outside.path(), web.path().join("assets")).unwrap();
+    symlink(web.path().join("app.js"), web.path().join("inner.js")).unwrap();
+    let web_dir = web.path().to_owned();
+    let srv = Server::start(dir.path(), &t.file, |c| c.web_dir = Some(web_dir));
+    let get = |path: &str| {
+        let r = reqwest::blocking::get(format!("{}{path}", srv.url)).unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    assert_eq!(get("/app.js"), (200, "console.log(1)".to_owned()));
+    assert_eq!(get("/inner.js").0, 200, "a link inside the folder is fine");
+    assert_eq!(get("/").1, "<html>page</html>");
+    for path in [
+        "/leak.txt",
+        "/assets/secret.txt",
+        "/assets/../leak.txt",
+        "/%61ssets/secret.txt",
+    ] {
+        let (status, body) = get(path);
+        assert!(!body.contains("the secret"), "{path} leaked the file");
+        assert_eq!(status, 404, "{path}");
+    }
+    srv.data(&t.viewer, "{ me { name } }", json!({}));
+    let mode = std::fs::metadata(&srv.audit).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "audit.log has mode {:o}", mode & 0o777);
+}

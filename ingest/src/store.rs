@@ -252,6 +252,18 @@ impl RedbStore {
             source,
         })?;
         let path = dir.join(DB_FILE);
+        // redb creates a missing file with the default permissions; a new store's file is
+        // created private first (redb initialises an empty file as a new database).
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::Io { path, source: e });
+            }
+            _ => {}
+        }
         let db = Database::create(&path).map_err(|e| StoreError::Open {
             path: path.clone(),
             source: Box::new(e),
@@ -350,7 +362,18 @@ pub fn export_run_files(store: &dyn Store, dir: &Path) -> Result<(), StoreError>
     })
 }
 
-/// Writes a file through a sibling temporary file and a rename.
+/// Creates (or truncates) a file that only its owner may read and write (mode 0600 on unix):
+/// the store's files hold personal data (rejected rows quote their raw text) and secrets.
+pub fn create_private(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Writes a file through a sibling temporary file and a rename; the file is private to its
+/// owner ([`create_private`]).
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
@@ -360,7 +383,12 @@ pub fn write_atomically(
         source,
     };
     let tmp = path.with_extension("tmp");
-    let mut f = std::io::BufWriter::new(fs::File::create(&tmp).map_err(io)?);
+    // A leftover temporary file of another run may have wider permissions: start afresh.
+    match fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+        _ => {}
+    }
+    let mut f = std::io::BufWriter::new(create_private(&tmp).map_err(io)?);
     write(&mut f).map_err(io)?;
     f.flush().map_err(io)?;
     f.into_inner()
