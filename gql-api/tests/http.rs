@@ -1376,3 +1376,54 @@ fn static_files_do_not_follow_links_out_and_the_audit_log_is_private() {
     let mode = std::fs::metadata(&srv.audit).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "audit.log has mode {:o}", mode & 0o777);
 }
+
+#[test]
+fn zero_counts_give_nothing_and_negative_counts_are_refused() {
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let srv = Server::start(dir.path(), &t.file, |_| {});
+    let len = |d: &Value, path: &str| d.pointer(path).unwrap().as_array().unwrap().len();
+
+    let d = srv.data(
+        &t.viewer,
+        "{ controlGroups(first: 0) { totalCount edges { cursor } } breaches(first: 0) { edges { cursor } } \
+         search(text: \"P0\", first: 0) { matchedField } similarAccounts(accountId: \"A01\", k: 0) { cosine } \
+         member(id: \"M01\") { accounts(first: 0) { id } riskiestAccounts(first: 0) { score } page: accounts(first: 2, offset: 1) { id } } }",
+        json!({}),
+    );
+    assert_eq!(d["controlGroups"]["totalCount"], 1, "{d}");
+    for path in [
+        "/controlGroups/edges",
+        "/breaches/edges",
+        "/search",
+        "/similarAccounts",
+        "/member/accounts",
+        "/member/riskiestAccounts",
+    ] {
+        assert_eq!(len(&d, path), 0, "{path} with 0: {d}");
+    }
+    assert_eq!(len(&d, "/member/page"), 2);
+    let d = srv.data(
+        &t.viewer,
+        "{ controlGroups(first: 1) { edges { node { candidates(first: 0) { score } } } } }",
+        json!({}),
+    );
+    assert_eq!(len(&d, "/controlGroups/edges/0/node/candidates"), 0);
+
+    for q in [
+        "{ controlGroups(first: -1) { totalCount } }",
+        "{ breaches(first: -1) { totalCount } }",
+        "{ search(text: \"P0\", first: -1) { matchedField } }",
+        "{ similarAccounts(accountId: \"A01\", k: -1) { cosine } }",
+        "{ member(id: \"M01\") { accounts(offset: -10) { id } } }",
+        "{ member(id: \"M01\") { accounts(first: -1) { id } } }",
+        "{ member(id: \"M01\") { riskiestAccounts(first: -1) { score } } }",
+        "{ controlGroups { edges { node { candidates(first: -1) { score } } } } }",
+    ] {
+        assert_eq!(
+            codes(&srv.query(&t.viewer, q, json!({}))),
+            ["BAD_USER_INPUT"],
+            "{q}"
+        );
+    }
+}

@@ -83,9 +83,26 @@ pub(crate) mod cost {
     }
 }
 
-/// Clamps a requested page size to `1..=MAX_PAGE`.
-pub(crate) fn clamp(first: Option<i32>, default: usize) -> usize {
-    first.map_or(default, |f| f.max(1) as usize).min(MAX_PAGE)
+/// A requested count (`first`, `k`, `offset`): absent is `default`, 0 is none, more than `max`
+/// is `max`, and a negative count is refused with `BAD_USER_INPUT`.
+pub(crate) fn count(
+    name: &str,
+    value: Option<i32>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    match value {
+        None => Ok(default.min(max)),
+        Some(v) if v < 0 => Err(ApiError::bad_input(format!(
+            "`{name}` must be 0 or more, not {v}"
+        ))),
+        Some(v) => Ok((v as usize).min(max)),
+    }
+}
+
+/// A page size: [`count`] up to [`MAX_PAGE`].
+pub(crate) fn page(name: &str, value: Option<i32>, default: usize) -> Result<usize, ApiError> {
+    count(name, value, default, MAX_PAGE)
 }
 
 /// The schema with its limits; `shared` is absent only when printing the SDL.
@@ -409,7 +426,7 @@ impl Query {
             )
             .gql());
         }
-        let first = clamp(Some(first), 20);
+        let first = page("first", Some(first), 20).map_err(ApiError::gql)?;
         let hits =
             blocking(move || Ok(subjects::search(&r, &text, kinds.as_deref(), first))).await?;
         Ok(hits)
@@ -611,7 +628,10 @@ impl Query {
         let r = req(ctx).clone();
         find_kind(ctx, &account_id, NodeKind::Account)?
             .ok_or_else(|| ApiError::not_found("account", &account_id).gql())?;
-        let k = k.clamp(1, 100) as usize;
+        let k = count("k", Some(k), 10, 100).map_err(ApiError::gql)?;
+        if k == 0 {
+            return Ok(Vec::new());
+        }
         blocking(move || traversal::similar_accounts(&r, &account_id, k)).await
     }
 

@@ -9,7 +9,7 @@ use graph_core::{EdgeData, EdgeKind, NodeData, NodeId, NodeKind};
 
 use super::groups::ControlGroup;
 use super::traversal::{self, UltimateController};
-use super::{Bucket, Req, SearchHit, SubjectKind, clamp, req};
+use super::{Bucket, Req, SearchHit, SubjectKind, req};
 use crate::error::ApiError;
 use crate::mask;
 use crate::snapshot::{Field, Snapshot, distinct};
@@ -695,14 +695,16 @@ impl Member {
         ctx: &Context<'_>,
         #[graphql(default = 100)] first: i32,
         #[graphql(default = 0)] offset: i32,
-    ) -> Vec<Account> {
+    ) -> async_graphql::Result<Vec<Account>> {
         let s = &req(ctx).snap;
-        s.graph
+        let first = super::page("first", Some(first), 100).map_err(ApiError::gql)?;
+        let offset = super::count("offset", Some(offset), 0, usize::MAX).map_err(ApiError::gql)?;
+        Ok(s.graph
             .in_of(self.0, EdgeKind::AtMember)
-            .skip(offset.max(0) as usize)
-            .take(clamp(Some(first), 100))
+            .skip(offset)
+            .take(first)
             .map(|e| Account(e.node))
-            .collect()
+            .collect())
     }
     /// Suspected groups with an account at this member, highest score first.
     async fn groups(&self, ctx: &Context<'_>) -> Vec<ControlGroup> {
@@ -723,8 +725,9 @@ impl Member {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: i32,
-    ) -> Vec<AccountRisk> {
+    ) -> async_graphql::Result<Vec<AccountRisk>> {
         let r = req(ctx);
+        let first = super::page("first", Some(first), 20).map_err(ApiError::gql)?;
         let s = &r.snap;
         let mut ranked: Vec<(NodeId, f32, Option<u32>)> = s
             .graph
@@ -738,16 +741,16 @@ impl Member {
             })
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        ranked
+        Ok(ranked
             .into_iter()
-            .take(clamp(Some(first), 20))
+            .take(first)
             .map(|(n, score, g)| AccountRisk {
                 account: Account(n),
                 score: f64::from(score),
                 group_id: g.map(|g| ID(s.group(g).id.clone())),
                 flags: risk_flags(r, n).into_iter().map(|f| f.code).collect(),
             })
-            .collect()
+            .collect())
     }
 }
 
