@@ -765,9 +765,19 @@ pub struct ServeArgs {
     /// Deepest query accepted.
     #[arg(long, default_value_t = 12)]
     pub max_depth: usize,
-    /// Most complex query accepted (one point per field, lists counted once).
+    /// Most complex query accepted (a point per field; pages and traversals weigh by what
+    /// their arguments ask for: `first`, `k`, `limit`, `depth`, `maxHops`).
     #[arg(long, default_value_t = 5_000)]
     pub max_complexity: usize,
+    /// Most root fields (aliases of one field included) in one operation.
+    #[arg(long, default_value_t = 32)]
+    pub max_root_fields: usize,
+    /// Most aliases in one request.
+    #[arg(long, default_value_t = 64)]
+    pub max_aliases: usize,
+    /// Largest response, in bytes; a larger one is replaced by a RESPONSE_TOO_LARGE error.
+    #[arg(long, env = "CTRLGRAPH_RESPONSE_LIMIT", default_value_t = 16 * 1024 * 1024)]
+    pub response_limit: usize,
     /// Seed of re-analyses started through the API.
     #[arg(long, env = "CTRLGRAPH_SEED", default_value_t = 42)]
     pub seed: u64,
@@ -815,14 +825,19 @@ pub fn serve_cmd(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
             }
         }),
     );
+    // Revoked or added tokens take effect at the next request.
+    cfg.tokens_file = Some(args.tokens.clone());
     cfg.web_dir = Some(args.web_dir.clone());
     cfg.graphiql_dir = Some(args.graphiql_dir.clone());
     cfg.timeout = std::time::Duration::from_millis(args.request_timeout_ms);
     cfg.body_limit = args.body_limit;
     cfg.refresh = (args.refresh_ms > 0).then(|| std::time::Duration::from_millis(args.refresh_ms));
+    cfg.response_limit = args.response_limit;
     cfg.limits = gql_api::Limits {
         depth: args.max_depth,
         complexity: args.max_complexity,
+        root_fields: args.max_root_fields,
+        aliases: args.max_aliases,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

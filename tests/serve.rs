@@ -122,3 +122,69 @@ fn serve_answers_graphql_and_graphiql_offline() {
     let audit = std::fs::read_to_string(store.join("audit.log")).unwrap();
     assert_eq!(audit.lines().count(), 2, "{audit}");
 }
+
+#[test]
+fn serve_refuses_the_alias_attack_with_a_coded_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let data = root().join("fixtures/datasets/family-and-nominee");
+    run(&store, &["ingest", data.to_str().unwrap()]);
+    run(&store, &["analyze"]);
+    let tokens = dir.path().join("tokens.toml");
+    let mut cmd = bin();
+    cmd.arg("--store").arg(&store);
+    let token = support::add_token(cmd, &tokens, "vera", "viewer");
+    let served = serve(&store, &tokens);
+    let client = reqwest::blocking::Client::new();
+    let post = |query: String| {
+        let r = client
+            .post(format!("{}/graphql", served.url))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "query": query }))
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.json::<serde_json::Value>().unwrap())
+    };
+    // The review's probe: 500 aliases of the largest drawing of a member's neighbourhood.
+    let attack = format!(
+        "{{ {} }}",
+        (0..500)
+            .map(|i| format!(
+                "a{i}: neighborhood(id: \"M01\", depth: 3, limit: 5000) {{ nodes {{ id }} }}"
+            ))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let (status, v) = post(attack);
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "TOO_MANY_ROOT_FIELDS",
+        "{v}"
+    );
+    assert!(v.get("data").is_none(), "{v}");
+    // Thirty of them pass the root-field limit but not the complexity limit.
+    let thirty = format!(
+        "{{ {} }}",
+        (0..30)
+            .map(|i| format!(
+                "a{i}: neighborhood(id: \"M01\", depth: 3, limit: 5000) {{ nodes {{ id }} }}"
+            ))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let (_, v) = post(thirty);
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{v}"
+    );
+    // One is served.
+    let (status, v) =
+        post("{ neighborhood(id: \"M01\", depth: 3, limit: 5000) { nodes { id } } }".into());
+    assert_eq!(status, 200, "{v}");
+    assert!(
+        !v["data"]["neighborhood"]["nodes"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}

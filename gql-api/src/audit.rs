@@ -1,10 +1,13 @@
 //! The audit log: one JSON line per request in its own file, never mixed with the application
-//! log: who asked, when, the operation, the outcome, and the subject ids the response returned.
+//! log: who asked, when, the operation (its name, type and root fields), what the resolvers
+//! noted (search texts, the group and decision of a review), the outcome, and the subject ids
+//! the response returned. A mutation also gets a `"phase":"started"` line before it runs.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -17,7 +20,17 @@ pub struct AuditRecord<'a> {
     pub ts: String,
     pub who: Option<&'a str>,
     pub role: Option<&'a str>,
+    /// The operation's name, when it has one.
     pub operation: Option<&'a str>,
+    /// `query` or `mutation`.
+    pub operation_type: Option<&'a str>,
+    /// The names of the root fields asked for (named operation or not).
+    pub root_fields: &'a [String],
+    /// What the resolvers did that identifies the request: searches with their text, reviews
+    /// with their group and decision, re-analyses.
+    pub actions: &'a [Action],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<&'static str>,
     pub status: u16,
     pub error_codes: Vec<String>,
     pub duration_ms: f64,
@@ -25,11 +38,46 @@ pub struct AuditRecord<'a> {
     pub subjects: Vec<String>,
 }
 
+/// One thing a resolver did, with the arguments that say what: `search` with `text`,
+/// `reviewGroup` with `group` and `decision`, `reanalyze`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Action {
+    pub field: &'static str,
+    #[serde(flatten)]
+    pub args: BTreeMap<&'static str, String>,
+}
+
+/// The actions of one request, noted by its resolvers (shared with the blocking threads they
+/// hand work to).
+#[derive(Debug, Clone, Default)]
+pub struct Actions(Arc<Mutex<Vec<Action>>>);
+
+impl Actions {
+    /// Notes that `field` ran with `args`.
+    pub fn note(&self, field: &'static str, args: &[(&'static str, String)]) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Action {
+                field,
+                args: args.iter().cloned().collect(),
+            });
+    }
+
+    /// The actions noted so far (kept for later lines of the same request).
+    pub fn take(&self) -> Vec<Action> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
 /// The audit log file.
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
-    out: Mutex<BufWriter<File>>,
+    out: Mutex<File>,
 }
 
 impl AuditLog {
@@ -38,10 +86,15 @@ impl AuditLog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        // Private to its owner (0600 on unix): it names who looked at whom.
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path)?;
         Ok(AuditLog {
             path: path.to_owned(),
-            out: Mutex::new(BufWriter::new(file)),
+            out: Mutex::new(file),
         })
     }
 
@@ -49,18 +102,17 @@ impl AuditLog {
         &self.path
     }
 
-    /// Appends one line and flushes it.
-    pub fn write(&self, record: &AuditRecord<'_>) {
-        let Ok(line) = serde_json::to_string(record) else {
-            return;
-        };
+    /// Appends one line, in one write (no buffer that a failed write would leave half full);
+    /// the caller refuses the request when it fails.
+    pub fn write(&self, record: &AuditRecord<'_>) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(record)?;
+        line.push(b'\n');
         let mut out = self
             .out
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
-            tracing::error!(error = %e, path = %self.path.display(), "cannot write the audit log");
-        }
+        out.write_all(&line)?;
+        out.flush()
     }
 }
 

@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
 
 use async_graphql::Enum;
 use rand::RngCore as _;
@@ -142,6 +144,79 @@ impl Tokens {
 
     pub fn is_empty(&self) -> bool {
         self.by_hash.is_empty()
+    }
+}
+
+/// The tokens a server checks callers against. With a file, they follow it: the file's
+/// modification time and size are looked at on every request and the file is read again when
+/// they change, so a token removed from the file stops working at the next request, without a
+/// restart. A file that cannot be read or parsed any more leaves no valid token (nobody gets
+/// in on tokens that may have been revoked) until it is fixed.
+#[derive(Debug)]
+pub struct TokenSource {
+    path: Option<PathBuf>,
+    held: RwLock<(Option<FileStamp>, Arc<Tokens>)>,
+}
+
+/// What tells that a file changed: its modification time and length.
+type FileStamp = (Option<SystemTime>, u64);
+
+fn stamp(path: &Path) -> Option<FileStamp> {
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| (m.modified().ok(), m.len()))
+}
+
+impl TokenSource {
+    /// Tokens that never change.
+    pub fn fixed(tokens: Tokens) -> TokenSource {
+        TokenSource {
+            path: None,
+            held: RwLock::new((None, Arc::new(tokens))),
+        }
+    }
+
+    /// Tokens read from `path` now, and again whenever it changes.
+    pub fn file(path: &Path) -> Result<TokenSource, TokensError> {
+        let at = stamp(path);
+        let tokens = Tokens::load(path)?;
+        Ok(TokenSource {
+            path: Some(path.to_owned()),
+            held: RwLock::new((at, Arc::new(tokens))),
+        })
+    }
+
+    /// The tokens in force, re-read first when the file changed.
+    pub fn current(&self) -> Arc<Tokens> {
+        let held = |w: &RwLock<(Option<FileStamp>, Arc<Tokens>)>| {
+            w.read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+        };
+        let Some(path) = &self.path else {
+            return held(&self.held).1;
+        };
+        let now = stamp(path);
+        let (at, tokens) = held(&self.held);
+        if now == at {
+            return tokens;
+        }
+        let fresh = match Tokens::load(path) {
+            Ok(t) => {
+                tracing::info!(path = %path.display(), tokens = t.len(), "tokens file re-read");
+                t
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the tokens file changed and cannot be used: no token is valid until it is fixed");
+                Tokens::default()
+            }
+        };
+        let fresh = Arc::new(fresh);
+        *self
+            .held
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = (now, fresh.clone());
+        fresh
     }
 }
 

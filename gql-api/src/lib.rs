@@ -11,9 +11,12 @@
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod files;
+pub mod limit;
 pub mod mask;
 pub mod schema;
 pub mod server;
+pub mod shape;
 pub mod snapshot;
 pub mod state;
 

@@ -12,9 +12,10 @@ use detectors::results::{
 };
 use graph_core::model::{Limit, Position, Record, Table};
 use graph_core::{EdgeData, EdgeKind, NodeData, NodeId, NodeKind, PropertyGraph};
-use ingest::Store;
+use hmac::{Hmac, Mac};
+use ingest::{IdKey, Store};
 use service::StoredEmbeddings;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::error::ApiError;
 
@@ -59,6 +60,8 @@ pub struct Snapshot {
     /// Links of each account, strongest first.
     pub account_links: AHashMap<NodeId, Vec<u32>>,
     pub embeddings: Option<StoredEmbeddings>,
+    /// The store's key for identifier ids.
+    pub id_key: IdKey,
     /// Opaque ids of identifier nodes (their values can be personal data), both ways.
     pub identifier_ids: AHashMap<Box<str>, NodeId>,
     pub identifier_public: AHashMap<NodeId, Box<str>>,
@@ -191,17 +194,20 @@ impl Field {
     }
 }
 
-/// The opaque, stable id of an identifier node: a hash of its kind and value.
-pub fn identifier_id(g: &PropertyGraph, n: NodeId) -> String {
+/// The opaque id of an identifier node: HMAC-SHA256 of its kind and value under the store's
+/// [`IdKey`]. An identifier's value can be personal data (a phone, a bank account) drawn from a
+/// small space, so a plain hash would let anyone who sees the id try every candidate value; the
+/// key, which never leaves the store, prevents that, and keeps the id stable for one store.
+pub fn identifier_id(g: &PropertyGraph, n: NodeId, key: &IdKey) -> String {
     let kind = match g.node(n) {
         NodeData::Identifier { kind } => kind.as_str(),
         _ => "",
     };
-    let mut h = Sha256::new();
-    h.update(kind.as_bytes());
-    h.update([0x1f]);
-    h.update(g.key(n).as_bytes());
-    format!("I-{}", &hex::encode(h.finalize())[..16])
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key.0).expect("HMAC takes keys of any length");
+    mac.update(kind.as_bytes());
+    mac.update(&[0x1f]);
+    mac.update(g.key(n).as_bytes());
+    format!("I-{}", &hex::encode(mac.finalize().into_bytes())[..16])
 }
 
 impl Snapshot {
@@ -244,7 +250,8 @@ impl Snapshot {
         let links = service::load_links(store).map_err(ApiError::service)?;
         let embeddings = service::load_embeddings(store).map_err(ApiError::service)?;
         let surveillance = Surveillance::load(store, &results)?;
-        let mut snap = Snapshot::build(graph, attrs, results, analysed, links, embeddings);
+        let id_key = store.id_key().map_err(ApiError::store)?;
+        let mut snap = Snapshot::build(graph, attrs, results, analysed, links, embeddings, id_key);
         snap.by_priority = priority_order(&snap.results.groups, &surveillance.by_group);
         snap.surveillance = surveillance;
         Ok(snap)
@@ -258,6 +265,7 @@ impl Snapshot {
         analysed: bool,
         links: Vec<LinkRecord>,
         embeddings: Option<StoredEmbeddings>,
+        id_key: IdKey,
     ) -> Snapshot {
         let g = &graph;
         let group_index = results
@@ -322,7 +330,7 @@ impl Snapshot {
         let mut identifier_ids = AHashMap::new();
         let mut identifier_public = AHashMap::new();
         for n in g.nodes_of_kind(NodeKind::Identifier) {
-            let id: Box<str> = identifier_id(g, n).into_boxed_str();
+            let id: Box<str> = identifier_id(g, n, &id_key).into_boxed_str();
             identifier_public.insert(n, id.clone());
             identifier_ids.insert(id, n);
         }
@@ -358,6 +366,7 @@ impl Snapshot {
             link_ends,
             account_links,
             embeddings,
+            id_key,
             identifier_ids,
             identifier_public,
             search,
@@ -385,10 +394,10 @@ impl Snapshot {
     /// The public id of a node.
     pub fn public_id(&self, n: NodeId) -> String {
         match self.graph.kind(n) {
-            NodeKind::Identifier => self
-                .identifier_public
-                .get(&n)
-                .map_or_else(|| identifier_id(&self.graph, n), |id| id.to_string()),
+            NodeKind::Identifier => self.identifier_public.get(&n).map_or_else(
+                || identifier_id(&self.graph, n, &self.id_key),
+                |id| id.to_string(),
+            ),
             _ => self.graph.key(n).to_owned(),
         }
     }

@@ -884,6 +884,8 @@ fn security_rules_hold_and_every_error_is_coded() {
         c.limits = gql_api::Limits {
             depth: 6,
             complexity: 200,
+            root_fields: 100,
+            aliases: 100,
         };
     });
     let q = json!({ "query": "{ me { name role } }" }).to_string();
@@ -1072,4 +1074,423 @@ fn breaches_position_series_and_overdue_reports_over_http() {
         (&json!("STALE"), &json!("R1"), &Value::Null)
     );
     drop(srv);
+}
+
+/// The id of the phone identifier `13901010001` as a viewer finds it.
+fn phone_identifier_id(srv: &Server, token: &str) -> String {
+    let d = srv.data(
+        token,
+        "{ search(text: \"13901010001\", kinds: [IDENTIFIER]) { subject { id kind } } }",
+        json!({}),
+    );
+    let id = d["search"][0]["subject"]["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("I-"), "{d}");
+    id
+}
+
+#[test]
+fn identifier_ids_cannot_be_computed_from_the_value() {
+    use sha2::Digest as _;
+    let a = analysed_store("family-and-nominee");
+    let b = analysed_store("family-and-nominee");
+    let t = tokens(a.path());
+    let srv = Server::start(a.path(), &t.file, |_| {});
+    let id = phone_identifier_id(&srv, &t.viewer);
+    // Hashing kind and value, as anyone holding a list of candidate phones could, misses it.
+    let plain = sha2::Sha256::digest(b"phone\x1f13901010001");
+    assert_ne!(id, format!("I-{}", &hex::encode(plain)[..16]));
+    // The id still names the identifier.
+    let d = srv.data(
+        &t.viewer,
+        "query($id: ID!) { subject(id: $id) { kind label } }",
+        json!({ "id": id }),
+    );
+    assert_eq!(d["subject"]["kind"], "IDENTIFIER", "{d}");
+    drop(srv);
+
+    // Another store of the same data has another key, so other ids.
+    let srv = Server::start(b.path(), &t.file, |_| {});
+    assert_ne!(phone_identifier_id(&srv, &t.viewer), id);
+    drop(srv);
+
+    // Re-ingesting into the same store keeps the ids.
+    let store = ingest::RedbStore::open(a.path()).unwrap();
+    ingest::ingest_dir(
+        &fixtures::dataset("family-and-nominee"),
+        &store,
+        &ingest::IngestOptions::default(),
+    )
+    .unwrap();
+    drop(store);
+    let srv = Server::start(a.path(), &t.file, |_| {});
+    assert_eq!(phone_identifier_id(&srv, &t.viewer), id);
+}
+
+#[test]
+fn viewers_find_identity_numbers_and_phones_only_whole_and_searches_are_rate_limited() {
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let srv = Server::start(dir.path(), &t.file, |c| {
+        c.search_rate = gql_api::limit::RateLimit {
+            burst: 6,
+            per_minute: 1,
+        };
+    });
+    let search =
+        "query($t: String!) { search(text: $t, first: 10) { matchedField subject { id } } }";
+    let hits = |token: &str, text: &str| -> Vec<(String, String)> {
+        srv.data(token, search, json!({ "t": text }))["search"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["matchedField"].as_str().unwrap().to_owned(),
+                    h["subject"]["id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let fields = |h: &[(String, String)], f: &str| h.iter().filter(|(m, _)| m == f).count();
+
+    // A prefix of an identity number or a phone finds it for an analyst, never for a viewer,
+    // who could otherwise read a masked number digit by digit.
+    let id_prefix = "3205051990";
+    assert!(hits(&t.analyst, id_prefix).contains(&("idNumber".into(), "P04".into())));
+    assert_eq!(fields(&hits(&t.viewer, id_prefix), "idNumber"), 0);
+    assert_eq!(
+        hits(&t.viewer, "32050519900417031x"),
+        [("idNumber".to_owned(), "P04".to_owned())]
+    );
+    assert!(fields(&hits(&t.analyst, "1390101"), "phone") > 0);
+    assert_eq!(fields(&hits(&t.viewer, "1390101"), "phone"), 0);
+    assert!(fields(&hits(&t.viewer, "13901010001"), "phone") > 0);
+
+    // Six searches at once, then one a minute: the seventh is refused, for this token only.
+    hits(&t.viewer, "王");
+    hits(&t.viewer, "李");
+    let v = srv.query(&t.viewer, search, json!({ "t": "P0" }));
+    assert_eq!(codes(&v), ["RATE_LIMITED"], "{v}");
+    assert!(!hits(&t.analyst, "P0").is_empty());
+}
+
+#[test]
+fn aliases_and_large_arguments_count_against_the_limits() {
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let srv = Server::start(dir.path(), &t.file, |_| {});
+    let drawing = |alias: usize| {
+        format!(
+            "n{alias}: neighborhood(id: \"M01\", depth: 3, limit: 5000) {{ nodes {{ id kind label groupId }} edges {{ id source target kind label weight strength criterion }} truncated }}"
+        )
+    };
+    let aliased = |n: usize| {
+        format!(
+            "{{ {} }}",
+            (0..n).map(drawing).collect::<Vec<_>>().join(" ")
+        )
+    };
+
+    // One full drawing with the fields the investigation page asks for fits the default
+    // complexity, two do not: the cost follows depth and limit, where it used to be a point
+    // per field whatever they asked for.
+    let d = srv.data(&t.viewer, &aliased(1), json!({}));
+    assert!(!d["n0"]["nodes"].as_array().unwrap().is_empty());
+    assert_eq!(
+        codes(&srv.query(&t.viewer, &aliased(2), json!({}))),
+        ["QUERY_TOO_COMPLEX"]
+    );
+    // Small drawings stay cheap, many at once included.
+    let small = format!(
+        "{{ {} }}",
+        (0..20)
+            .map(|i| format!("s{i}: neighborhood(id: \"M01\") {{ nodes {{ id }} }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    assert!(
+        srv.query(&t.viewer, &small, json!({}))
+            .get("errors")
+            .is_none()
+    );
+    // A page costs its size: 500 groups with their evidence are too much, 5 are not.
+    let page = |n: usize| {
+        format!(
+            "{{ controlGroups(first: {n}) {{ edges {{ node {{ id score size status criteria accounts {{ id label }} evidence {{ weight signals {{ description }} }} }} }} }} }}"
+        )
+    };
+    assert_eq!(
+        codes(&srv.query(&t.viewer, &page(500), json!({}))),
+        ["QUERY_TOO_COMPLEX"]
+    );
+    assert!(
+        srv.query(&t.viewer, &page(5), json!({}))
+            .get("errors")
+            .is_none()
+    );
+
+    // The alias attack of the review: 500 aliases of the largest drawing, refused before any
+    // work with a coded error, and so are many aliases hidden in a fragment.
+    let attack = format!(
+        "{{ {} }}",
+        (0..500)
+            .map(|i| format!(
+                "a{i}: neighborhood(id: \"M01\", depth: 3, limit: 5000) {{ nodes {{ id }} }}"
+            ))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let (status, v) = srv.post_raw(Some(&t.viewer), json!({ "query": attack }).to_string());
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(codes(&v), ["TOO_MANY_ROOT_FIELDS"]);
+    let fragment = format!(
+        "{{ ...F }} fragment F on Query {{ {} }}",
+        (0..40)
+            .map(|i| format!("m{i}: me {{ name }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let (status, v) = srv.post_raw(Some(&t.viewer), json!({ "query": fragment }).to_string());
+    assert_eq!(
+        (status, codes(&v)),
+        (400, vec!["TOO_MANY_ROOT_FIELDS".to_owned()])
+    );
+    let nested = format!(
+        "{{ me {{ {} }} }}",
+        (0..70)
+            .map(|i| format!("n{i}: name"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let (status, v) = srv.post_raw(Some(&t.viewer), json!({ "query": nested }).to_string());
+    assert_eq!(
+        (status, codes(&v)),
+        (400, vec!["TOO_MANY_ALIASES".to_owned()])
+    );
+    drop(srv);
+
+    // The answer is bounded too.
+    let srv = Server::start(dir.path(), &t.file, |c| c.response_limit = 2000);
+    let (status, v) = srv.post_raw(Some(&t.viewer), json!({ "query": aliased(1) }).to_string());
+    assert_eq!(
+        (status, codes(&v)),
+        (400, vec!["RESPONSE_TOO_LARGE".to_owned()])
+    );
+    let audit = std::fs::read_to_string(&srv.audit).unwrap();
+    assert!(audit.contains("RESPONSE_TOO_LARGE"), "{audit}");
+}
+
+#[test]
+fn a_token_removed_from_the_tokens_file_stops_working_without_a_restart() {
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let file = t.file.clone();
+    let srv = Server::start(dir.path(), &t.file, |c| c.tokens_file = Some(file));
+    let me = json!({ "query": "{ me { name } }" }).to_string();
+    assert_eq!(srv.post_raw(Some(&t.viewer), me.clone()).0, 200);
+
+    // Revoke the viewer's token: drop its entry from the file.
+    let mut doc: toml::Table = toml::from_str(&std::fs::read_to_string(&t.file).unwrap()).unwrap();
+    doc["token"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|e| e["name"].as_str() != Some("vera"));
+    std::fs::write(&t.file, toml::to_string(&doc).unwrap()).unwrap();
+    let (status, v) = srv.post_raw(Some(&t.viewer), me.clone());
+    assert_eq!(
+        (status, codes(&v)),
+        (401, vec!["UNAUTHENTICATED".to_owned()])
+    );
+    assert_eq!(srv.post_raw(Some(&t.analyst), me.clone()).0, 200);
+
+    // A token added to the file works at once too.
+    let new = add_token(&t.file, "nina", Role::Viewer).unwrap();
+    let d = srv.data(&new, "{ me { name } }", json!({}));
+    assert_eq!(d["me"]["name"], "nina");
+
+    // A file broken by an edit lets nobody in until it is fixed.
+    let good = std::fs::read_to_string(&t.file).unwrap();
+    std::fs::write(&t.file, "[[token]]\nname = ").unwrap();
+    assert_eq!(srv.post_raw(Some(&t.analyst), me.clone()).0, 401);
+    std::fs::write(&t.file, good).unwrap();
+    assert_eq!(srv.post_raw(Some(&t.analyst), me).0, 200);
+}
+
+#[test]
+fn the_audit_log_names_what_was_done_and_nothing_is_served_unaudited() {
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let srv = Server::start(dir.path(), &t.file, |_| {});
+    let d = srv.data(
+        &t.viewer,
+        "{ controlGroups { edges { node { id } } } }",
+        json!({}),
+    );
+    let gid = d["controlGroups"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An unnamed mutation and a search.
+    srv.data(
+        &t.analyst,
+        &format!("mutation {{ reviewGroup(id: \"{gid}\", decision: DISMISSED) {{ at }} }}"),
+        json!({}),
+    );
+    srv.data(
+        &t.viewer,
+        "query($t: String!) { search(text: $t) { matchedField } }",
+        json!({ "t": "李秀英" }),
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&srv.audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let review: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["root_fields"] == json!(["reviewGroup"]))
+        .collect();
+    assert_eq!(review.len(), 2, "a line before and one after: {lines:?}");
+    assert_eq!(review[0]["phase"], "started");
+    let done = review[1];
+    assert_eq!(done["operation_type"], "mutation");
+    assert_eq!(done["who"], "anna");
+    assert_eq!(
+        done["actions"],
+        json!([{ "field": "reviewGroup", "group": gid, "decision": "DISMISSED" }])
+    );
+    assert_eq!(done["subjects"], json!([gid]));
+    let search = lines
+        .iter()
+        .find(|l| l["root_fields"] == json!(["search"]))
+        .expect("the search is audited");
+    assert_eq!(
+        search["actions"],
+        json!([{ "field": "search", "text": "李秀英" }])
+    );
+    drop(srv);
+
+    // A log that cannot be written (a full disk) refuses every request, and a review is not
+    // stored unaudited.
+    let store = ingest::RedbStore::open(dir.path()).unwrap();
+    let srv = Server::start_on(Arc::new(store), "/dev/full".into(), &t.file, |_| {});
+    let (status, v) = srv.post_raw(
+        Some(&t.viewer),
+        json!({ "query": "{ me { name } }" }).to_string(),
+    );
+    assert_eq!(
+        (status, codes(&v)),
+        (503, vec!["AUDIT_UNAVAILABLE".to_owned()])
+    );
+    assert!(v.get("data").is_none(), "{v}");
+    let review = json!({ "query": format!("mutation {{ reviewGroup(id: \"{gid}\", decision: CONFIRMED) {{ at }} }}") });
+    let (status, v) = srv.post_raw(Some(&t.analyst), review.to_string());
+    assert_eq!(
+        (status, codes(&v)),
+        (503, vec!["AUDIT_UNAVAILABLE".to_owned()])
+    );
+    drop(srv);
+    let srv = Server::start(dir.path(), &t.file, |_| {});
+    let d = srv.data(
+        &t.viewer,
+        "query($id: ID!) { controlGroup(id: $id) { reviews { decision } } }",
+        json!({ "id": gid }),
+    );
+    assert_eq!(
+        d["controlGroup"]["reviews"],
+        json!([{ "decision": "DISMISSED" }])
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn static_files_do_not_follow_links_out_and_the_audit_log_is_private() {
+    use std::os::unix::fs::{PermissionsExt as _, symlink};
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "the secret").unwrap();
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(web.path().join("index.html"), "<html>page</html>").unwrap();
+    std::fs::write(web.path().join("app.js"), "console.log(1)").unwrap();
+    symlink(
+        outside.path().join("secret.txt"),
+        web.path().join("leak.txt"),
+    )
+    .unwrap();
+    symlink(outside.path(), web.path().join("assets")).unwrap();
+    symlink(web.path().join("app.js"), web.path().join("inner.js")).unwrap();
+    let web_dir = web.path().to_owned();
+    let srv = Server::start(dir.path(), &t.file, |c| c.web_dir = Some(web_dir));
+    let get = |path: &str| {
+        let r = reqwest::blocking::get(format!("{}{path}", srv.url)).unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    assert_eq!(get("/app.js"), (200, "console.log(1)".to_owned()));
+    assert_eq!(get("/inner.js").0, 200, "a link inside the folder is fine");
+    assert_eq!(get("/").1, "<html>page</html>");
+    for path in [
+        "/leak.txt",
+        "/assets/secret.txt",
+        "/assets/../leak.txt",
+        "/%61ssets/secret.txt",
+    ] {
+        let (status, body) = get(path);
+        assert!(!body.contains("the secret"), "{path} leaked the file");
+        assert_eq!(status, 404, "{path}");
+    }
+    srv.data(&t.viewer, "{ me { name } }", json!({}));
+    let mode = std::fs::metadata(&srv.audit).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "audit.log has mode {:o}", mode & 0o777);
+}
+
+#[test]
+fn zero_counts_give_nothing_and_negative_counts_are_refused() {
+    let dir = analysed_store("family-and-nominee");
+    let t = tokens(dir.path());
+    let srv = Server::start(dir.path(), &t.file, |_| {});
+    let len = |d: &Value, path: &str| d.pointer(path).unwrap().as_array().unwrap().len();
+
+    let d = srv.data(
+        &t.viewer,
+        "{ controlGroups(first: 0) { totalCount edges { cursor } } breaches(first: 0) { edges { cursor } } \
+         search(text: \"P0\", first: 0) { matchedField } similarAccounts(accountId: \"A01\", k: 0) { cosine } \
+         member(id: \"M01\") { accounts(first: 0) { id } riskiestAccounts(first: 0) { score } page: accounts(first: 2, offset: 1) { id } } }",
+        json!({}),
+    );
+    assert_eq!(d["controlGroups"]["totalCount"], 1, "{d}");
+    for path in [
+        "/controlGroups/edges",
+        "/breaches/edges",
+        "/search",
+        "/similarAccounts",
+        "/member/accounts",
+        "/member/riskiestAccounts",
+    ] {
+        assert_eq!(len(&d, path), 0, "{path} with 0: {d}");
+    }
+    assert_eq!(len(&d, "/member/page"), 2);
+    let d = srv.data(
+        &t.viewer,
+        "{ controlGroups(first: 1) { edges { node { candidates(first: 0) { score } } } } }",
+        json!({}),
+    );
+    assert_eq!(len(&d, "/controlGroups/edges/0/node/candidates"), 0);
+
+    for q in [
+        "{ controlGroups(first: -1) { totalCount } }",
+        "{ breaches(first: -1) { totalCount } }",
+        "{ search(text: \"P0\", first: -1) { matchedField } }",
+        "{ similarAccounts(accountId: \"A01\", k: -1) { cosine } }",
+        "{ member(id: \"M01\") { accounts(offset: -10) { id } } }",
+        "{ member(id: \"M01\") { accounts(first: -1) { id } } }",
+        "{ member(id: \"M01\") { riskiestAccounts(first: -1) { score } } }",
+        "{ controlGroups { edges { node { candidates(first: -1) { score } } } } }",
+    ] {
+        assert_eq!(
+            codes(&srv.query(&t.viewer, q, json!({}))),
+            ["BAD_USER_INPUT"],
+            "{q}"
+        );
+    }
 }

@@ -22,6 +22,6 @@ pub mod store;
 pub use pipeline::{Encoding, IngestError, IngestOptions, ingest_dir};
 pub use report::{FileSummary, IngestSummary, Reject, Warning};
 pub use store::{
-    AnalysisView, EvidenceView, GroupView, Journal, JournalEntry, RedbStore, Sink, Store,
+    AnalysisView, EvidenceView, GroupView, IdKey, Journal, JournalEntry, RedbStore, Sink, Store,
     StoreError,
 };

@@ -97,6 +97,27 @@ impl Journal {
 /// One journal entry: named text fields, written once and never changed.
 pub type JournalEntry = std::collections::BTreeMap<String, String>;
 
+/// The store's secret key for the public ids of personal values (identifier nodes): random
+/// bytes made once, when the store is created, and the same on every read afterwards, so the ids
+/// are stable across re-ingest into one store but cannot be computed from a value without it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdKey(pub [u8; 32]);
+
+impl IdKey {
+    /// A fresh random key (the operating system's generator through `rand`'s thread generator).
+    pub fn random() -> IdKey {
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+        IdKey(key)
+    }
+}
+
+impl std::fmt::Debug for IdKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdKey(<hidden>)")
+    }
+}
+
 /// A store of records, ingest runs, analysis blobs and journals.
 pub trait Store: Send + Sync {
     /// Starts an ingest run.
@@ -128,6 +149,9 @@ pub trait Store: Send + Sync {
     fn append_journal(&self, journal: Journal, entry: &JournalEntry) -> Result<(), StoreError>;
     /// Every entry of a journal, in the order the appends committed.
     fn read_journal(&self, journal: Journal) -> Result<Vec<JournalEntry>, StoreError>;
+    /// The store's [`IdKey`], made when the store was created (or, for a store made before keys
+    /// existed, on first use); every caller and every process sharing the store gets the same.
+    fn id_key(&self) -> Result<IdKey, StoreError>;
 
     /// What the store is, for messages ("the store folder ./data", "neo4j://host:7687").
     fn describe(&self) -> String {
@@ -198,6 +222,9 @@ const REJECTS: TableDefinition<'static, (u64, u64), &'static [u8]> =
 const WARNINGS: TableDefinition<'static, (u64, u64), &'static [u8]> =
     TableDefinition::new("warnings");
 const BLOBS: TableDefinition<'static, &'static str, &'static [u8]> = TableDefinition::new("blobs");
+/// The store's own settings and secrets (`id_key`), never exported.
+const META: TableDefinition<'static, &'static str, &'static [u8]> = TableDefinition::new("meta");
+const META_ID_KEY: &str = "id_key";
 const JOURNAL_REVIEWS: TableDefinition<'static, u64, &'static [u8]> =
     TableDefinition::new("journal_reviews");
 
@@ -225,6 +252,18 @@ impl RedbStore {
             source,
         })?;
         let path = dir.join(DB_FILE);
+        // redb creates a missing file with the default permissions; a new store's file is
+        // created private first (redb initialises an empty file as a new database).
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::Io { path, source: e });
+            }
+            _ => {}
+        }
         let db = Database::create(&path).map_err(|e| StoreError::Open {
             path: path.clone(),
             source: Box::new(e),
@@ -252,6 +291,15 @@ impl RedbStore {
         tx.open_table(WARNINGS).map_err(db_err)?;
         tx.open_table(BLOBS).map_err(db_err)?;
         tx.open_table(JOURNAL_REVIEWS).map_err(db_err)?;
+        {
+            // Made in the transaction that creates the tables; redb has one writer at a time,
+            // so two processes opening a new store together still agree on one key.
+            let mut meta = tx.open_table(META).map_err(db_err)?;
+            if meta.get(META_ID_KEY).map_err(db_err)?.is_none() {
+                meta.insert(META_ID_KEY, IdKey::random().0.as_slice())
+                    .map_err(db_err)?;
+            }
+        }
         tx.commit().map_err(db_err)?;
         Ok(())
     }
@@ -314,7 +362,18 @@ pub fn export_run_files(store: &dyn Store, dir: &Path) -> Result<(), StoreError>
     })
 }
 
-/// Writes a file through a sibling temporary file and a rename.
+/// Creates (or truncates) a file that only its owner may read and write (mode 0600 on unix):
+/// the store's files hold personal data (rejected rows quote their raw text) and secrets.
+pub fn create_private(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Writes a file through a sibling temporary file and a rename; the file is private to its
+/// owner ([`create_private`]).
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
@@ -324,7 +383,12 @@ pub fn write_atomically(
         source,
     };
     let tmp = path.with_extension("tmp");
-    let mut f = std::io::BufWriter::new(fs::File::create(&tmp).map_err(io)?);
+    // A leftover temporary file of another run may have wider permissions: start afresh.
+    match fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+        _ => {}
+    }
+    let mut f = std::io::BufWriter::new(create_private(&tmp).map_err(io)?);
     write(&mut f).map_err(io)?;
     f.flush().map_err(io)?;
     f.into_inner()
@@ -630,5 +694,19 @@ impl Store for RedbStore {
             out.push(serde_json::from_slice(v.value()).map_err(|e| StoreError::Db(Box::new(e)))?);
         }
         Ok(out)
+    }
+
+    fn id_key(&self) -> Result<IdKey, StoreError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(META).map_err(db_err)?;
+        let v = t
+            .get(META_ID_KEY)
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::Db("the store has no id key".into()))?;
+        let key: [u8; 32] = v
+            .value()
+            .try_into()
+            .map_err(|_| StoreError::Db("the store's id key is not 32 bytes".into()))?;
+        Ok(IdKey(key))
     }
 }

@@ -459,3 +459,46 @@ proptest! {
         prop_assert_eq!(summary.files.iter().find(|f| f.file == "persons.csv").unwrap().read, persons.len() as u64);
     }
 }
+
+#[test]
+fn each_store_has_its_own_id_key_kept_across_reopening() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let key_a = RedbStore::open(a.path()).unwrap().id_key().unwrap();
+    let key_b = RedbStore::open(b.path()).unwrap().id_key().unwrap();
+    assert_ne!(key_a, key_b, "two stores drew the same key");
+    assert_ne!(key_a.0, [0u8; 32]);
+    // Reopening and re-ingesting keep the key, so identifier ids stay stable.
+    let store = RedbStore::open(a.path()).unwrap();
+    ingest_dir(
+        &fixtures::dataset("ownership-chain"),
+        &store,
+        &IngestOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(store.id_key().unwrap(), key_a);
+    drop(store);
+    assert_eq!(RedbStore::open(a.path()).unwrap().id_key().unwrap(), key_a);
+    assert_eq!(format!("{key_a:?}"), "IdKey(<hidden>)");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_store_and_its_run_files_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path()).unwrap();
+    ingest_dir(
+        &fixtures::dataset("bad-input"),
+        &store,
+        &IngestOptions::default(),
+    )
+    .unwrap();
+    store.export_run_files().unwrap();
+    for name in [ingest::store::DB_FILE, "rejects.csv", "warnings.csv"] {
+        let mode = fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name} has mode {:o}", mode & 0o777);
+    }
+}

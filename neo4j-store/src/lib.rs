@@ -33,7 +33,7 @@ use std::sync::mpsc;
 use graph_core::model::{Record, Table};
 use ingest::report::{IngestSummary, Reject, Warning};
 use ingest::store::AnalysisView;
-use ingest::{Journal, JournalEntry, Sink, Store, StoreError};
+use ingest::{IdKey, Journal, JournalEntry, Sink, Store, StoreError};
 use neo4rs::{BoltType, ConfigBuilder, Graph, Query, query};
 
 mod publish;
@@ -245,6 +245,7 @@ fn schema() -> Vec<String> {
             "CREATE CONSTRAINT ctrlgraph_identifier_value IF NOT EXISTS FOR (n:IdentifierValue) REQUIRE n.id IS UNIQUE",
             "CREATE INDEX ctrlgraph_blob_chunk IF NOT EXISTS FOR (n:BlobChunk) ON (n.name)",
             "CREATE CONSTRAINT ctrlgraph_analysis_id IF NOT EXISTS FOR (n:Analysis) REQUIRE n.id IS UNIQUE",
+            "CREATE CONSTRAINT ctrlgraph_store_meta IF NOT EXISTS FOR (n:StoreMeta) REQUIRE n.name IS UNIQUE",
             "CREATE INDEX ctrlgraph_group_analysis IF NOT EXISTS FOR (n:ControlGroup) ON (n.analysis)",
             "CREATE INDEX ctrlgraph_group_id IF NOT EXISTS FOR (n:ControlGroup) ON (n.id)",
             "CREATE INDEX ctrlgraph_account_id IF NOT EXISTS FOR (n:Account) ON (n.id)",
@@ -1037,6 +1038,26 @@ impl Store for Neo4jStore {
                     .collect()
             })
             .collect()
+    }
+
+    fn id_key(&self) -> Result<IdKey, StoreError> {
+        // A MERGE on the uniquely constrained name: the first server's random key is stored,
+        // every later call (from any server sharing the database) reads that one.
+        let rows = self.rows(
+            query(
+                "MERGE (m:StoreMeta {name: 'id_key'}) ON CREATE SET m.value = $value \
+                 RETURN m.value AS value",
+            )
+            .param("value", IdKey::random().0.to_vec()),
+        )?;
+        let bytes = rows
+            .first()
+            .and_then(|r| bytes_of(r, "value"))
+            .ok_or_else(|| self.decode_err("the id key", "absent"))?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| self.decode_err("the id key", "not 32 bytes"))?;
+        Ok(IdKey(key))
     }
 
     fn describe(&self) -> String {

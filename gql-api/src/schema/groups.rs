@@ -10,7 +10,7 @@ use graph_core::model::{Record, Table};
 
 use super::subjects::{Account, Member, Subject};
 use super::traversal::{self, Subgraph};
-use super::{Bucket, Criterion, InstrumentShare, Market, Req, Review, Strength, clamp, req};
+use super::{Bucket, Criterion, InstrumentShare, Market, Req, Review, Strength, req};
 use crate::error::{ApiError, Code};
 use crate::mask;
 use crate::snapshot::Snapshot;
@@ -123,7 +123,7 @@ pub fn control_groups(
         ),
         None => None,
     };
-    let first = clamp(first, 50);
+    let first = super::page("first", first, 50).map_err(ApiError::gql)?;
     let start = match after {
         Some(c) => decode_cursor(c).map_err(ApiError::gql)? + 1,
         None => 0,
@@ -375,14 +375,16 @@ impl ControlGroup {
         out
     }
     /// Accounts with evidence towards the group below the operating point, best first.
+    #[graphql(complexity = "super::cost::page(first, 50, child_complexity)")]
     async fn candidates(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "At most this many (default 50)")] first: Option<i32>,
-    ) -> Vec<CandidateMember> {
+    ) -> async_graphql::Result<Vec<CandidateMember>> {
         let r = req(ctx);
-        let take = first.unwrap_or(50).max(0) as usize;
-        self.rec(ctx)
+        let take = super::page("first", first, 50).map_err(ApiError::gql)?;
+        Ok(self
+            .rec(ctx)
             .candidates
             .iter()
             .take(take)
@@ -393,7 +395,7 @@ impl ControlGroup {
                     evidence: c.links.iter().filter_map(|l| evidence_link(r, l)).collect(),
                 })
             })
-            .collect()
+            .collect())
     }
     /// Accounts that joined through a weak affinity confirmed by embedding similarity.
     async fn joined_by_embedding(&self, ctx: &Context<'_>) -> Vec<Account> {

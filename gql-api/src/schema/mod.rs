@@ -14,8 +14,10 @@ use async_graphql::{Context, EmptySubscription, Enum, ID, Object, Schema, Simple
 use graph_core::{EdgeKind as GEdgeKind, NodeId, NodeKind};
 use service::Reviews;
 
+use crate::audit::Actions;
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Code};
+use crate::limit::RateLimiter;
 use crate::snapshot::Snapshot;
 use crate::state::Shared;
 
@@ -33,8 +35,14 @@ pub const MAX_PAGE: usize = 500;
 #[derive(Debug, Clone)]
 pub struct Req {
     pub principal: Principal,
+    /// The SHA-256 of the caller's bearer token (the key of its rate limits).
+    pub token_hash: [u8; 32],
+    /// The limit on searches, shared by every request of the server.
+    pub search_limit: Arc<RateLimiter>,
     pub snap: Arc<Snapshot>,
     pub reviews: Arc<Reviews>,
+    /// What the resolvers did, for the audit log.
+    pub actions: Actions,
 }
 
 impl Req {
@@ -47,9 +55,54 @@ pub(crate) fn req<'a>(ctx: &'a Context<'_>) -> &'a Req {
     ctx.data_unchecked::<Req>()
 }
 
-/// Clamps a requested page size to `1..=MAX_PAGE`.
-pub(crate) fn clamp(first: Option<i32>, default: usize) -> usize {
-    first.map_or(default, |f| f.max(1) as usize).min(MAX_PAGE)
+/// What fields weigh in the complexity limit. A field's cost grows with what its arguments ask
+/// for (a page of `first` items costs `first` times an item's selection; a traversal costs more
+/// per hop and per node allowed), so that aliasing an expensive field many times adds up.
+pub(crate) mod cost {
+    use super::MAX_PAGE;
+
+    /// A page of at most `first` items (`default` when absent), each costing `child`.
+    pub fn page(first: Option<i32>, default: usize, child: usize) -> usize {
+        let n = first.map_or(default, |f| f.clamp(0, MAX_PAGE as i32) as usize);
+        1 + n * child.max(1)
+    }
+
+    /// A walk of up to `hops` (clamped to `max`) steps that returns up to `items` results.
+    pub fn walk(hops: i32, max: i32, items: usize, child: usize) -> usize {
+        1 + 10 * hops.clamp(1, max) as usize + items * child.max(1)
+    }
+
+    /// A neighbourhood drawing: up to `limit` nodes (<= 5000) found over `depth` (<= 3) levels
+    /// (the walk), each node and its edges returned with `child` (the answer), scaled so that
+    /// one full drawing (depth 3, 5000 nodes, every field the investigation page asks for) fits
+    /// the default limit while two of them, whatever they select, do not.
+    pub fn neighborhood(depth: i32, limit: i32, child: usize) -> usize {
+        let nodes = limit.clamp(1, 5000) as usize;
+        let levels = depth.clamp(1, 3) as usize;
+        1 + nodes * levels / 6 + nodes * child.max(1) / 40
+    }
+}
+
+/// A requested count (`first`, `k`, `offset`): absent is `default`, 0 is none, more than `max`
+/// is `max`, and a negative count is refused with `BAD_USER_INPUT`.
+pub(crate) fn count(
+    name: &str,
+    value: Option<i32>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    match value {
+        None => Ok(default.min(max)),
+        Some(v) if v < 0 => Err(ApiError::bad_input(format!(
+            "`{name}` must be 0 or more, not {v}"
+        ))),
+        Some(v) => Ok((v as usize).min(max)),
+    }
+}
+
+/// A page size: [`count`] up to [`MAX_PAGE`].
+pub(crate) fn page(name: &str, value: Option<i32>, default: usize) -> Result<usize, ApiError> {
+    count(name, value, default, MAX_PAGE)
 }
 
 /// The schema with its limits; `shared` is absent only when printing the SDL.
@@ -65,11 +118,14 @@ pub fn build(shared: Option<Arc<Shared>>, limits: &Limits) -> ApiSchema {
     b.finish()
 }
 
-/// Depth and complexity limits of queries.
+/// Limits of queries: depth, complexity (see [`cost`] for what fields weigh), root fields
+/// (aliases included) and aliases per operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub depth: usize,
     pub complexity: usize,
+    pub root_fields: usize,
+    pub aliases: usize,
 }
 
 impl Default for Limits {
@@ -77,6 +133,8 @@ impl Default for Limits {
         Limits {
             depth: 12,
             complexity: 5_000,
+            root_fields: 32,
+            aliases: 64,
         }
     }
 }
@@ -345,7 +403,9 @@ impl Query {
     }
 
     /// Finds subjects by id or name prefix, name part, identity number, USCC or phone
-    /// (normalised as on ingest). Exact matches come first.
+    /// (normalised as on ingest). Exact matches come first. Viewers find identity numbers and
+    /// phones only by their whole value. Searches are rate limited per token (`RATE_LIMITED`).
+    #[graphql(complexity = "10 + cost::page(Some(first), 20, child_complexity)")]
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -354,7 +414,19 @@ impl Query {
         #[graphql(default = 20)] first: i32,
     ) -> async_graphql::Result<Vec<SearchHit>> {
         let r = req(ctx).clone();
-        let first = clamp(Some(first), 20);
+        r.actions.note("search", &[("text", text.clone())]);
+        if !r.search_limit.take(&r.token_hash) {
+            let rate = r.search_limit.rate();
+            return Err(ApiError::new(
+                Code::RateLimited,
+                format!(
+                    "too many searches: at most {} at once and {} a minute per token",
+                    rate.burst, rate.per_minute
+                ),
+            )
+            .gql());
+        }
+        let first = page("first", Some(first), 20).map_err(ApiError::gql)?;
         let hits =
             blocking(move || Ok(subjects::search(&r, &text, kinds.as_deref(), first))).await?;
         Ok(hits)
@@ -392,6 +464,7 @@ impl Query {
 
     /// Suspected control groups, filtered and ordered, as a Relay connection (at most 500 a
     /// page).
+    #[graphql(complexity = "cost::page(first, 50, child_complexity)")]
     async fn control_groups(
         &self,
         ctx: &Context<'_>,
@@ -411,6 +484,7 @@ impl Query {
 
     /// Limit breaches of detected and reported groups, only-as-a-group first, filtered, as a
     /// Relay connection (at most 500 a page).
+    #[graphql(complexity = "cost::page(first, 50, child_complexity)")]
     async fn breaches(
         &self,
         ctx: &Context<'_>,
@@ -454,6 +528,7 @@ impl Query {
 
     /// Every chain of shareholdings from one party to an entity (or account), with the
     /// multiplied share, at most 100 chains of at most `maxDepth` (<= 10) edges.
+    #[graphql(complexity = "cost::walk(max_depth, 10, 100, child_complexity)")]
     async fn ownership_paths(
         &self,
         ctx: &Context<'_>,
@@ -471,6 +546,7 @@ impl Query {
     }
 
     /// Accounts reachable from an account over evidence links, nearest first.
+    #[graphql(complexity = "cost::walk(max_hops, 4, 50, child_complexity)")]
     async fn linked_accounts(
         &self,
         ctx: &Context<'_>,
@@ -497,6 +573,7 @@ impl Query {
 
     /// The best explained path between two subjects: evidence links and ownership first,
     /// widely shared identifiers last.
+    #[graphql(complexity = "cost::walk(max_hops, 8, 1, child_complexity)")]
     async fn connection(
         &self,
         ctx: &Context<'_>,
@@ -515,6 +592,7 @@ impl Query {
 
     /// The nodes and edges around a subject, for drawing: breadth first to `depth` (<= 3),
     /// at most `limit` (<= 5000) nodes.
+    #[graphql(complexity = "cost::neighborhood(depth, limit, child_complexity)")]
     async fn neighborhood(
         &self,
         ctx: &Context<'_>,
@@ -540,6 +618,7 @@ impl Query {
     }
 
     /// The accounts whose relationship embeddings are closest to this account's.
+    #[graphql(complexity = "10 + cost::page(Some(k.min(100)), 10, child_complexity)")]
     async fn similar_accounts(
         &self,
         ctx: &Context<'_>,
@@ -549,7 +628,10 @@ impl Query {
         let r = req(ctx).clone();
         find_kind(ctx, &account_id, NodeKind::Account)?
             .ok_or_else(|| ApiError::not_found("account", &account_id).gql())?;
-        let k = k.clamp(1, 100) as usize;
+        let k = count("k", Some(k), 10, 100).map_err(ApiError::gql)?;
+        if k == 0 {
+            return Ok(Vec::new());
+        }
         blocking(move || traversal::similar_accounts(&r, &account_id, k)).await
     }
 
@@ -620,6 +702,13 @@ impl Mutation {
         note: Option<String>,
     ) -> async_graphql::Result<Review> {
         let r = req(ctx);
+        r.actions.note(
+            "reviewGroup",
+            &[
+                ("group", id.to_string()),
+                ("decision", format!("{decision:?}").to_uppercase()),
+            ],
+        );
         if r.principal.role < Role::Analyst {
             return Err(ApiError::forbidden("reviewing groups needs the analyst role").gql());
         }
@@ -646,6 +735,7 @@ impl Mutation {
     /// Re-runs the analysis on the stored data and swaps the results in (admins only).
     async fn reanalyze(&self, ctx: &Context<'_>) -> async_graphql::Result<AnalysisRun> {
         let r = req(ctx);
+        r.actions.note("reanalyze", &[]);
         if r.principal.role < Role::Admin {
             return Err(ApiError::forbidden("re-analysis needs the admin role").gql());
         }

@@ -9,7 +9,7 @@ use graph_core::{EdgeData, EdgeKind, NodeData, NodeId, NodeKind};
 
 use super::groups::ControlGroup;
 use super::traversal::{self, UltimateController};
-use super::{Bucket, Req, SearchHit, SubjectKind, clamp, req};
+use super::{Bucket, Req, SearchHit, SubjectKind, req};
 use crate::error::ApiError;
 use crate::mask;
 use crate::snapshot::{Field, Snapshot, chain_parties, distinct};
@@ -799,19 +799,22 @@ impl Member {
             .collect()
     }
     /// The member's accounts, a page at a time (at most 500).
+    #[graphql(complexity = "super::cost::page(Some(first), 100, child_complexity)")]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 100)] first: i32,
         #[graphql(default = 0)] offset: i32,
-    ) -> Vec<Account> {
+    ) -> async_graphql::Result<Vec<Account>> {
         let s = &req(ctx).snap;
-        s.graph
+        let first = super::page("first", Some(first), 100).map_err(ApiError::gql)?;
+        let offset = super::count("offset", Some(offset), 0, usize::MAX).map_err(ApiError::gql)?;
+        Ok(s.graph
             .in_of(self.0, EdgeKind::AtMember)
-            .skip(offset.max(0) as usize)
-            .take(clamp(Some(first), 100))
+            .skip(offset)
+            .take(first)
             .map(|e| Account(e.node))
-            .collect()
+            .collect())
     }
     /// Suspected groups with an account at this member, highest score first.
     async fn groups(&self, ctx: &Context<'_>) -> Vec<ControlGroup> {
@@ -827,12 +830,14 @@ impl Member {
             .collect()
     }
     /// The member's accounts in suspected groups, riskiest first.
+    #[graphql(complexity = "super::cost::page(Some(first), 20, child_complexity)")]
     async fn riskiest_accounts(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: i32,
-    ) -> Vec<AccountRisk> {
+    ) -> async_graphql::Result<Vec<AccountRisk>> {
         let r = req(ctx);
+        let first = super::page("first", Some(first), 20).map_err(ApiError::gql)?;
         let s = &r.snap;
         let mut ranked: Vec<(NodeId, f32, Option<u32>)> = s
             .graph
@@ -846,16 +851,16 @@ impl Member {
             })
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        ranked
+        Ok(ranked
             .into_iter()
-            .take(clamp(Some(first), 20))
+            .take(first)
             .map(|(n, score, g)| AccountRisk {
                 account: Account(n),
                 score: f64::from(score),
                 group_id: g.map(|g| ID(s.group(g).id.clone())),
                 flags: risk_flags(r, n).into_iter().map(|f| f.code).collect(),
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -907,8 +912,8 @@ impl Identifier {
     }
 }
 
-/// Search: exact matches of ids, codes and phones first, then prefixes of ids and names, then
-/// names containing the text.
+/// Search: exact matches of ids, codes and phones first, then prefixes of ids and names (and,
+/// for analysts, of identity numbers and phones), then names containing the text.
 pub fn search(r: &Req, text: &str, kinds: Option<&[SubjectKind]>, first: usize) -> Vec<SearchHit> {
     let s = &r.snap;
     let text = text.trim();
@@ -948,7 +953,13 @@ pub fn search(r: &Req, text: &str, kinds: Option<&[SubjectKind]>, first: usize) 
         let pre: Vec<_> = s
             .search
             .prefixed(&lower)
-            .filter(|e| e.2 != Field::Phone || lower.len() >= 5)
+            .filter(|e| match e.2 {
+                // A prefix match on a masked value tells a viewer its next digit: viewers find
+                // identity numbers and phones by the whole value only (the exact pass above).
+                Field::IdNumber => r.unmasked(),
+                Field::Phone => r.unmasked() && lower.len() >= 5,
+                _ => true,
+            })
             .take(first * 4)
             .map(|e| (e.1, e.2, e.0.to_string()))
             .collect();

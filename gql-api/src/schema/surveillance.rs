@@ -9,7 +9,7 @@ use detectors::surveillance::{self as sv, Breach as BreachRecord, ReportingFindi
 
 use super::groups::{ControlGroup, GroupStatus, TotalCount};
 use super::subjects::Account;
-use super::{Req, clamp, req};
+use super::{Req, req};
 use crate::error::{ApiError, Code};
 
 /// What a breach breaches.
@@ -217,7 +217,7 @@ pub fn breaches(
     }
     let from = day("from", f.from.as_ref()).map_err(ApiError::gql)?;
     let to = day("to", f.to.as_ref()).map_err(ApiError::gql)?;
-    let first = clamp(first, 50);
+    let first = super::page("first", first, 50).map_err(ApiError::gql)?;
     let start = match after {
         Some(c) => decode_cursor(c).map_err(ApiError::gql)? + 1,
         None => 0,
