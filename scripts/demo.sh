@@ -29,5 +29,5 @@ for role in viewer analyst admin; do
   echo "$role token: $token"
 done
 echo "Investigation page: http://${CTRLGRAPH_LISTEN:-127.0.0.1:8080}/  (sign in with a token above)"
-echo "GraphiQL: http://${CTRLGRAPH_LISTEN:-127.0.0.1:8080}/graphiql/  (put {\"Authorization\": \"Bearer <token>\"} in its headers)"
+echo "GraphiQL: http://${CTRLGRAPH_LISTEN:-127.0.0.1:8080}/graphiql/?token=<token>  (or put {\"Authorization\": \"Bearer <token>\"} in its headers)"
 exec "$bin" serve --tokens demo/tokens.toml
