@@ -21,6 +21,10 @@
 //!   latest statement closes it is not imported; a 0.2 statement named in another's
 //!   `replacesStatements` is dropped.
 //!
+//! - a relationship whose interested party is an unspecified record (a declared unknown or
+//!   undisclosed owner, with its reason) makes no edge; its subject entity keeps the reason as
+//!   `bods_unspecified_owner`, so that "declared unknown" stays apart from "nothing published";
+//!
 //! Odd data is reported in [`BodsImport::warnings`] rather than failing the import: only a file
 //! that cannot be read, is not JSON, or holds no BODS statement at all is an error.
 
@@ -786,6 +790,17 @@ impl Builder<'_> {
                 }
             },
             Party::Unspecified(why) => {
+                // A declared unknown owner is a fact about the subject, not missing data: the
+                // entity keeps it (the contract has no record for an unspecified party).
+                let entity_id = entity_id.to_owned();
+                for r in &mut self.entities {
+                    if let Record::Entity(e) = r
+                        && e.entity_id == entity_id
+                    {
+                        e.extra
+                            .insert("bods_unspecified_owner".to_owned(), why.clone());
+                    }
+                }
                 return self.warn(format!(
                     "relationship `{rel}`: the interested party in `{entity_id}` is unknown or undisclosed ({why}); not imported"
                 ));
