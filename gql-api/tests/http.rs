@@ -417,6 +417,28 @@ fn a_controller_profile_shows_what_it_controls_and_how() {
     assert_eq!(inv.len(), 1, "E07 is on the chain to E08: {d}");
     assert_eq!(inv[0]["roles"], json!(["evidence"]));
     assert!(ids(&inv[0]["accountsReached"]).is_empty());
+
+    // E15 is E01 under another id (one USCC): both records name the subject and the join.
+    for e in ["E15", "E01"] {
+        let d = srv.data(
+            &t.viewer,
+            &format!("{{ entity(id: \"{e}\") {{ resolvedSubject {{ id }} sameSubject {{ record {{ id }} with {{ id }} reason }} }} }}"),
+            json!({}),
+        );
+        assert_eq!(d["entity"]["resolvedSubject"]["id"], "E01", "{d}");
+        assert_eq!(
+            d["entity"]["sameSubject"],
+            json!([{"record": {"id": "E15"}, "with": {"id": "E01"}, "reason": "same_uscc"}]),
+            "{d}"
+        );
+    }
+    let d = srv.data(
+        &t.viewer,
+        "{ entity(id: \"E02\") { resolvedSubject { id } sameSubject { reason } } }",
+        json!({}),
+    );
+    assert_eq!(d["entity"]["resolvedSubject"]["id"], "E02");
+    assert_eq!(d["entity"]["sameSubject"], json!([]));
 }
 
 #[test]

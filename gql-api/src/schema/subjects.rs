@@ -101,6 +101,45 @@ fn groups_of_accounts(
     ids.into_iter().map(ControlGroup).collect()
 }
 
+/// One record of a resolved subject: entity resolution found it to be the same person or company
+/// as another record.
+#[derive(Debug, SimpleObject)]
+pub struct ResolvedRecord {
+    /// The record.
+    pub record: Subject,
+    /// The record it was compared with.
+    pub with: Subject,
+    /// Why they are one: `same_uscc`, `same_id_number`, `same_name_as_registry`,
+    /// `masked_id_number_and_name`.
+    pub reason: String,
+}
+
+/// The subject `n` belongs to, and every record joined to it.
+fn resolution_of(s: &Snapshot, n: NodeId) -> (NodeId, Vec<ResolvedRecord>) {
+    let key = s.graph.key(n);
+    let rep = s
+        .results
+        .resolved
+        .iter()
+        .find(|r| r.record == key)
+        .map_or(key, |r| r.subject.as_str());
+    let node = |k: &str| s.graph.find(k);
+    let records = s
+        .results
+        .resolved
+        .iter()
+        .filter(|r| r.subject == rep)
+        .filter_map(|r| {
+            Some(ResolvedRecord {
+                record: Subject::of(s, node(&r.record)?),
+                with: Subject::of(s, node(&r.with)?),
+                reason: r.reason.clone(),
+            })
+        })
+        .collect();
+    (node(rep).unwrap_or(n), records)
+}
+
 /// How a person or entity takes part in a suspected group.
 #[derive(Debug, SimpleObject)]
 pub struct GroupInvolvement {
@@ -532,6 +571,17 @@ impl Person {
     async fn holdings(&self, ctx: &Context<'_>) -> Vec<Holding> {
         holdings_out(&req(ctx).snap, self.0)
     }
+    /// The subject this record stands for after entity resolution: itself, or the record that
+    /// stands for the same person or company in the analysis.
+    async fn resolved_subject(&self, ctx: &Context<'_>) -> Subject {
+        let s = &req(ctx).snap;
+        Subject::of(s, resolution_of(s, self.0).0)
+    }
+    /// The records entity resolution joined into this record's subject, with the reason for
+    /// each (empty when the subject has one record).
+    async fn same_subject(&self, ctx: &Context<'_>) -> Vec<ResolvedRecord> {
+        resolution_of(&req(ctx).snap, self.0).1
+    }
     /// The suspected groups of the person's accounts, and those that name the person as
     /// controller or in their evidence.
     async fn groups(&self, ctx: &Context<'_>) -> Vec<ControlGroup> {
@@ -717,6 +767,17 @@ impl Entity {
         #[graphql(default = 50.0)] threshold: f64,
     ) -> async_graphql::Result<Vec<UltimateController>> {
         traversal::ultimate_controllers(req(ctx), self.0, threshold).map_err(ApiError::gql)
+    }
+    /// The subject this record stands for after entity resolution: itself, or the record that
+    /// stands for the same person or company in the analysis.
+    async fn resolved_subject(&self, ctx: &Context<'_>) -> Subject {
+        let s = &req(ctx).snap;
+        Subject::of(s, resolution_of(s, self.0).0)
+    }
+    /// The records entity resolution joined into this record's subject, with the reason for
+    /// each (empty when the subject has one record).
+    async fn same_subject(&self, ctx: &Context<'_>) -> Vec<ResolvedRecord> {
+        resolution_of(&req(ctx).snap, self.0).1
     }
     /// Suspected groups of its own accounts and of its products' accounts, and those that name
     /// it as controller or in their evidence.
