@@ -128,8 +128,10 @@ pub enum SignalDetail {
     SameHolder {
         holder: String,
     },
-    /// A controller of both holders: every path of every counted holding, and per controlled
-    /// holder the claim that those holdings add up to (none for the controller's own account).
+    /// A controller of both holders and, per controlled holder, the claim its holdings add up
+    /// to with every path (none for the controller's own account). `paths` is only filled in
+    /// signals stored before claims were kept; read paths through
+    /// [`SignalDetail::control_paths`].
     Control {
         controller: String,
         basis: String,
@@ -349,11 +351,7 @@ pub fn signal_record(
                 SignalDetail::Control {
                     controller: key(*controller),
                     basis: basis.clone(),
-                    paths: claims
-                        .iter()
-                        .flat_map(|c| c.paths())
-                        .map(|p| path_hops(g, &p))
-                        .collect(),
+                    paths: Vec::new(),
                     claims: claims.iter().map(|c| HolderClaim::of(g, c)).collect(),
                 },
                 vec![key(*controller)],
@@ -472,6 +470,21 @@ pub fn signal_record(
 }
 
 impl SignalDetail {
+    /// The paths of a control signal, one per counted party of each claim (the chain to the
+    /// party, then its edges into the holder); empty for other evidence.
+    pub fn control_paths(&self) -> Vec<&[PathHop]> {
+        match self {
+            SignalDetail::Control { paths, claims, .. } if claims.is_empty() => {
+                paths.iter().map(Vec::as_slice).collect()
+            }
+            SignalDetail::Control { claims, .. } => claims
+                .iter()
+                .flat_map(|c| c.stakes.iter().map(|s| s.path.as_slice()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The evidence in English words, with ids, percentages and counts.
     pub fn english(&self) -> String {
         match self {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use ahash::{AHashMap, AHashSet};
 use detectors::results::{
-    AnalysisResults, GroupRecord, LinkRecord, PathHop, SignalDetail, SurveillanceResults,
+    AnalysisResults, GroupRecord, LinkRecord, SignalDetail, SurveillanceResults,
 };
 use graph_core::model::{Limit, Position, Record, Table};
 use graph_core::{EdgeData, EdgeKind, NodeData, NodeId, NodeKind, PropertyGraph};
@@ -448,11 +448,10 @@ impl Snapshot {
 
 /// The parties on the chains of a control signal (companies between controller and holder).
 pub fn chain_parties(d: &SignalDetail) -> impl Iterator<Item = &String> + '_ {
-    let paths: &[Vec<PathHop>] = match d {
-        SignalDetail::Control { paths, .. } => paths,
-        _ => &[],
-    };
-    paths.iter().flatten().flat_map(|h| [&h.from, &h.to])
+    d.control_paths()
+        .into_iter()
+        .flatten()
+        .flat_map(|h| [&h.from, &h.to])
 }
 
 impl SearchIndex {

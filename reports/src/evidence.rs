@@ -29,12 +29,17 @@ pub fn control(s: &SignalRecord) -> Option<ControlEvidence> {
         SignalDetail::Control {
             controller,
             basis,
-            paths,
             claims,
+            ..
         } => Some(ControlEvidence {
             controller: controller.clone(),
             basis: basis.clone(),
-            paths: paths.clone(),
+            paths: s
+                .detail
+                .control_paths()
+                .into_iter()
+                .map(<[Hop]>::to_vec)
+                .collect(),
             claims: claims.clone(),
         }),
         _ => None,
