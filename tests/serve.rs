@@ -188,3 +188,100 @@ fn serve_refuses_the_alias_attack_with_a_coded_error() {
             .is_empty()
     );
 }
+
+/// Analysts keep the explorer up all day: statistics, reports, a second server, and an ingest
+/// and analysis of new data all run beside it on the same store folder, and the server picks
+/// up the new analysis by itself.
+#[test]
+fn the_store_serves_reads_and_a_new_analysis_beside_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let dataset = |name: &str| root().join("fixtures/datasets").join(name);
+    run(
+        &store,
+        &["ingest", dataset("ownership-chain").to_str().unwrap()],
+    );
+    run(&store, &["analyze"]);
+    let tokens = dir.path().join("tokens.toml");
+    let mut cmd = bin();
+    cmd.arg("--store").arg(&store);
+    support::add_token(cmd, &tokens, "ann", "analyst");
+    let mut cmd = bin();
+    cmd.arg("--store")
+        .arg(&store)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--refresh-ms",
+            "200",
+            "--tokens",
+        ])
+        .arg(&tokens)
+        .arg("--graphiql-dir")
+        .arg(root().join("graphiql/dist"));
+    let served = start_serving(cmd);
+    let client = reqwest::blocking::Client::new();
+    let health = |url: &str| -> serde_json::Value {
+        client
+            .get(format!("{url}/healthz"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    assert_eq!(health(&served.url)["groups"], 1);
+
+    let stats = run(&store, &["stats"]);
+    assert!(
+        String::from_utf8_lossy(&stats.stdout).contains("account"),
+        "{}",
+        String::from_utf8_lossy(&stats.stdout)
+    );
+    let out = dir.path().join("report");
+    run(
+        &store,
+        &["report", "--format", "csv", "--out", out.to_str().unwrap()],
+    );
+    assert!(out.join("groups.csv").is_file());
+
+    // A second server on the same folder.
+    let mut cmd = bin();
+    cmd.arg("--store")
+        .arg(&store)
+        .args(["serve", "--listen", "127.0.0.1:0", "--tokens"])
+        .arg(&tokens)
+        .arg("--graphiql-dir")
+        .arg(root().join("graphiql/dist"))
+        .arg("--audit-log")
+        .arg(dir.path().join("second-audit.log"));
+    let second = start_serving(cmd);
+    assert_eq!(health(&second.url)["groups"], 1);
+
+    // New data and a new analysis while both serve; the first server swaps it in.
+    let before = health(&served.url)["analysedAt"].clone();
+    run(
+        &store,
+        &["ingest", dataset("family-and-nominee").to_str().unwrap()],
+    );
+    let analysed = run(&store, &["analyze"]);
+    let text = String::from_utf8_lossy(&analysed.stdout).into_owned();
+    let groups: u64 = text
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no group count in {text}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let h = health(&served.url);
+        if h["analysedAt"] != before {
+            assert_eq!(h["groups"], groups, "{h}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never picked up the new analysis: {h}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

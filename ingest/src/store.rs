@@ -7,6 +7,9 @@
 //!
 //! The redb store keeps one database file, `ctrlgraph.redb`, in the store folder. An ingest run is
 //! one write transaction, so a process killed in the middle leaves the previous state as it was.
+//! The file is opened in redb's multi-writer mode: any number of processes (a server, reports,
+//! an analysis) have it open at once, every read sees the latest commit, and a write waits for
+//! another process's write to end.
 //! The transaction lives on a writer thread fed by a bounded channel: parsing and validation on
 //! one core, B-tree inserts on the other.
 
@@ -17,7 +20,10 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use graph_core::model::{Record, Table};
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{
+    ConcurrencyMode, Database, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition,
+};
 
 use crate::report::{IngestSummary, Reject, Warning};
 
@@ -264,10 +270,15 @@ impl RedbStore {
             }
             _ => {}
         }
-        let db = Database::create(&path).map_err(|e| StoreError::Open {
-            path: path.clone(),
-            source: Box::new(e),
-        })?;
+        // Several processes share the store: a server stays up while reports, statistics and
+        // analyses run beside it. Each reads the latest commit; write transactions take turns.
+        let db = Database::builder()
+            .set_concurrency_mode(ConcurrencyMode::MultiWriter)
+            .create(&path)
+            .map_err(|e| StoreError::Open {
+                path: path.clone(),
+                source: Box::new(e),
+            })?;
         let store = RedbStore {
             dir: dir.to_owned(),
             db,
