@@ -14,18 +14,27 @@
 //!   the same once spacing, brackets, case and the legal form (有限责任公司 / 有限公司) are folded,
 //!   when no other registry entity has that name and their codes do not differ.
 //!
+//! - an entity from a non-registry source named in Latin letters (`Hangzhou Rongxing Fund No.5`)
+//!   and the one registry entity whose Chinese name reads as it in pinyin ([`latin`]) and that
+//!   agrees with it on kind, founding date and registered capital where both state them.
+//!
+//! Names are compared with traditional characters folded to simplified ones (投資 / 投资).
+//!
 //! Conflicts are never merged: a cluster never holds two different codes or two different full
 //! identity numbers, and a name shared by several registry entities joins nothing (two companies
 //! can be called the same in different places). Within one source a name joins nothing either.
 //!
 //! The representative of a cluster is its first registry record in node order, else its first
-//! record, so it is the same at every re-analysis of the same data. Masked identity numbers,
-//! Latin and old names, and a model that scores partial agreement are the next stages; see
+//! record, so it is the same at every re-analysis of the same data. Old names and a model that scores partial agreement are the next stages; see
 //! ARCHITECTURE.md.
+
+mod latin;
 
 use ahash::AHashMap;
 use graph_core::{NodeId, NodeKind, PropertyGraph, SubjectKeys};
 use serde::{Deserialize, Serialize};
+
+use latin::{LatinName, Reading, ReadingIndex};
 
 /// Why a record was joined to another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -39,6 +48,9 @@ pub enum MatchReason {
     SameNameAsRegistry,
     /// A masked identity number that agrees with the one subject of the same name.
     MaskedIdNumberAndName,
+    /// A name in Latin letters that reads as exactly one registry entity's Chinese name, with
+    /// kind, founding date and registered capital not differing.
+    LatinNameAsRegistry,
 }
 
 impl MatchReason {
@@ -49,6 +61,7 @@ impl MatchReason {
             MatchReason::SameIdNumber => "same_id_number",
             MatchReason::SameNameAsRegistry => "same_name_as_registry",
             MatchReason::MaskedIdNumberAndName => "masked_id_number_and_name",
+            MatchReason::LatinNameAsRegistry => "latin_name_as_registry",
         }
     }
 }
@@ -96,10 +109,11 @@ fn id_key(k: &SubjectKeys) -> Option<String> {
 }
 
 /// A company name with what varies between sources folded away: spaces, brackets (keeping what
-/// they hold), ASCII case, and the legal form 有限责任公司 written as 有限公司. The name arrives
-/// NFKC-normalised from ingest, so full-width forms are already folded.
+/// they hold), ASCII case, traditional characters (written simplified), and the legal form
+/// 有限责任公司 written as 有限公司. The name arrives NFKC-normalised from ingest, so full-width
+/// forms are already folded.
 pub fn name_key(name: &str) -> String {
-    let mut out: String = name
+    let mut out: String = latin::simplified(name)
         .chars()
         .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '（' | '）' | '[' | ']'))
         .flat_map(char::to_lowercase)
@@ -131,12 +145,24 @@ fn agrees(masked: &[char], other: &[char]) -> bool {
             .all(|(a, b)| *a == '*' || *b == '*' || a == b)
 }
 
-/// A person's name as compared: no spaces, lower case.
+/// A person's name as compared: no spaces, lower case, traditional characters simplified.
 fn person_name_key(name: &str) -> String {
-    name.chars()
+    latin::simplified(name)
+        .chars()
         .filter(|c| !c.is_whitespace() && *c != '·' && *c != '.')
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// Whether two entity records state nothing different of kind, founding date and registered
+/// capital (what one of them does not state is no difference).
+fn states_nothing_different(a: &SubjectKeys, b: &SubjectKeys) -> bool {
+    fn differ<T: PartialEq>(x: Option<&T>, y: Option<&T>) -> bool {
+        matches!((x, y), (Some(x), Some(y)) if x != y)
+    }
+    !differ(a.kind.as_ref(), b.kind.as_ref())
+        && !differ(a.established.as_ref(), b.established.as_ref())
+        && !differ(a.capital_cents.as_ref(), b.capital_cents.as_ref())
 }
 
 fn is_registry(k: &SubjectKeys) -> bool {
@@ -268,6 +294,52 @@ pub fn resolve(g: &PropertyGraph) -> Resolution {
         };
         if let Some([only]) = registry.get(&name_key(name)).map(Vec::as_slice) {
             join(&mut c, *node, *only, MatchReason::SameNameAsRegistry);
+        }
+    }
+
+    // Latin names: a non-registry entity named in Latin letters joins the one registry entity
+    // whose Chinese name reads as it and that states nothing different.
+    let latin_names: Vec<(NodeId, &SubjectKeys, LatinName)> = subjects
+        .iter()
+        .filter(|(node, k)| g.kind(*node) == NodeKind::Entity && !is_registry(k))
+        .filter_map(|(node, k)| Some((*node, k, LatinName::parse(k.name.as_deref()?)?)))
+        .collect();
+    if !latin_names.is_empty() {
+        let readings: Vec<(NodeId, &SubjectKeys, Reading)> = subjects
+            .iter()
+            .filter(|(node, k)| g.kind(*node) == NodeKind::Entity && is_registry(k))
+            .filter_map(|(node, k)| {
+                let name = k.name.as_deref()?;
+                LatinName::parse(name)
+                    .is_none()
+                    .then(|| (*node, k, Reading::new(&latin::simplified(name))))
+            })
+            .collect();
+        let mut index = ReadingIndex::default();
+        for (i, (_, _, reading)) in readings.iter().enumerate() {
+            index.insert(reading, i as u32);
+        }
+        for (node, keys, name) in &latin_names {
+            let own = c.find(node.0);
+            let mut found: Option<(u32, NodeId)> = None;
+            let mut ambiguous = false;
+            for i in index.candidates(name) {
+                let (other, other_keys, reading) = &readings[i as usize];
+                if !states_nothing_different(keys, other_keys) || !reading.matches(name) {
+                    continue;
+                }
+                let root = c.find(other.0);
+                match found {
+                    Some((r, _)) if r != root => ambiguous = true,
+                    Some(_) => {}
+                    None => found = Some((root, *other)),
+                }
+            }
+            if let (Some((root, with)), false) = (found, ambiguous)
+                && root != own
+            {
+                join(&mut c, *node, with, MatchReason::LatinNameAsRegistry);
+            }
         }
     }
 
@@ -466,6 +538,122 @@ mod tests {
                 .iter()
                 .all(|m| m.reason == MatchReason::SameNameAsRegistry)
         );
+    }
+
+    fn fund(id: &str, name: &str, source: &str, established: &str, capital: f64) -> Record {
+        let Record::Entity(mut e) = entity(id, name, None, source) else {
+            unreachable!()
+        };
+        e.kind = Some(graph_core::model::EntityKind::FundProduct);
+        e.established = Some(established.parse().unwrap());
+        e.registered_capital = Some(capital);
+        Record::Entity(e)
+    }
+
+    #[test]
+    fn a_latin_or_traditional_name_joins_the_one_registry_record_it_reads_as() {
+        let g = graph(&[
+            fund(
+                "R1",
+                "杭州融星稳健5号私募证券投资基金",
+                "registry",
+                "2020-02-25",
+                3e7,
+            ),
+            fund(
+                "R2",
+                "杭州融星稳健15号私募证券投资基金",
+                "registry",
+                "2020-02-25",
+                3e7,
+            ),
+            fund(
+                "R3",
+                "杭州融星稳健17号私募证券投资基金",
+                "registry",
+                "2020-10-25",
+                1e8,
+            ),
+            fund(
+                "R4",
+                "重庆汇诚8号私募证券投资基金",
+                "registry",
+                "2020-02-07",
+                3e8,
+            ),
+            fund(
+                "R5",
+                "重庆汇诚9号私募证券投资基金",
+                "registry",
+                "2021-05-01",
+                3e8,
+            ),
+            fund(
+                "R6",
+                "宁波盛信6号私募证券投资基金",
+                "registry",
+                "2016-12-12",
+                1e7,
+            ),
+            fund(
+                "R7",
+                "宁波盛信对冲6号私募证券投资基金",
+                "registry",
+                "2016-12-12",
+                1e7,
+            ),
+            fund(
+                "K1",
+                "Hangzhou Rongxing Fund No.5",
+                "kyc:M1",
+                "2020-02-25",
+                3e7,
+            ),
+            fund(
+                "K2",
+                "杭州融星稳健17号私募证券投資基金",
+                "kyc:M2",
+                "2020-10-25",
+                1e8,
+            ),
+            // No number: the founding date tells R4 from R5.
+            fund(
+                "K3",
+                "Chongqing Huicheng Private Fund Management Co., Ltd. Fund",
+                "kyc:M3",
+                "2020-02-07",
+                3e8,
+            ),
+            // Reads as R1 but was founded on another day: a different fund.
+            fund(
+                "K4",
+                "Hangzhou Rongxing Fund No.5",
+                "kyc:M4",
+                "2019-01-01",
+                3e7,
+            ),
+            // Reads as two registry funds that state the same: joins neither.
+            fund(
+                "K5",
+                "Ningbo Shengxin Fund No.6",
+                "kyc:M5",
+                "2016-12-12",
+                1e7,
+            ),
+        ]);
+        let r = resolve(&g);
+        assert_eq!(rep_of(&g, &r, "K1"), "R1");
+        assert_eq!(rep_of(&g, &r, "K2"), "R3");
+        assert_eq!(rep_of(&g, &r, "K3"), "R4");
+        for id in ["K4", "K5", "R2", "R5", "R6", "R7"] {
+            assert_eq!(rep_of(&g, &r, id), id, "{id}");
+        }
+        let reason = |id: &str| {
+            let n = g.find(id).unwrap();
+            r.matches.iter().find(|m| m.record == n).map(|m| m.reason)
+        };
+        assert_eq!(reason("K1"), Some(MatchReason::LatinNameAsRegistry));
+        assert_eq!(reason("K2"), Some(MatchReason::SameNameAsRegistry));
     }
 
     #[test]

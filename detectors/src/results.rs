@@ -277,7 +277,7 @@ pub struct ResolvedRecord {
     /// The record that stands for the subject in the analysis.
     pub subject: String,
     /// The record it was compared with, and why they are one: `same_uscc`, `same_id_number`,
-    /// `same_name_as_registry`.
+    /// `same_name_as_registry`, `masked_id_number_and_name`, `latin_name_as_registry`.
     pub with: String,
     pub reason: String,
 }

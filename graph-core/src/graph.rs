@@ -265,6 +265,11 @@ pub struct SubjectKeys {
     /// Where the record came from (`registry`, `kyc:M0007`); absent when the file has no
     /// `source` column.
     pub source: Option<Box<str>>,
+    /// The entity's kind, founding date and registered capital (in hundredths): what two
+    /// records of one company agree on whatever language their names are written in.
+    pub kind: Option<EntityKind>,
+    pub established: Option<chrono::NaiveDate>,
+    pub capital_cents: Option<u64>,
 }
 
 /// Builds a [`PropertyGraph`] from records.
@@ -335,7 +340,7 @@ impl GraphBuilder {
                         .map(Into::into),
                     id_number: p.id_number.as_deref().map(Into::into),
                     source: p.extra.get("source").map(|s| s.as_str().into()),
-                    uscc: None,
+                    ..SubjectKeys::default()
                 };
                 self.subjects.insert(n.0, keys);
             }
@@ -346,6 +351,12 @@ impl GraphBuilder {
                     uscc: e.uscc.as_deref().map(Into::into),
                     source: e.extra.get("source").map(|s| s.as_str().into()),
                     id_number: None,
+                    kind: e.kind,
+                    established: e.established,
+                    capital_cents: e
+                        .registered_capital
+                        .filter(|c| c.is_finite() && *c >= 0.0)
+                        .map(|c| (c * 100.0).round() as u64),
                 };
                 self.subjects.insert(n.0, keys);
             }

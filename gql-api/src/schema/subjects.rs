@@ -110,7 +110,7 @@ pub struct ResolvedRecord {
     /// The record it was compared with.
     pub with: Subject,
     /// Why they are one: `same_uscc`, `same_id_number`, `same_name_as_registry`,
-    /// `masked_id_number_and_name`.
+    /// `masked_id_number_and_name`, `latin_name_as_registry`.
     pub reason: String,
 }
 
