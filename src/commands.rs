@@ -126,12 +126,36 @@ pub fn gen_cmd(ctx: &Ctx, args: &GenArgs) -> Result<()> {
 }
 
 pub fn ingest_cmd(ctx: &Ctx, args: &IngestArgs) -> Result<()> {
+    // Nothing is created before the dataset is known to be there and readable.
+    if let Err(e) = ingest::dataset_files(&args.dir) {
+        return Err(InputError(e.to_string()).into());
+    }
+    // A store folder this run creates is removed again when the run fails, so that a failed
+    // first ingest leaves nothing that later commands would take for an empty store.
+    let created = (!ctx.is_neo4j() && !ctx.store.join(ingest::store::DB_FILE).exists())
+        .then(|| (ctx.store.join(ingest::store::DB_FILE), !ctx.store.exists()));
     let store = open_store(ctx)?;
     let opts = IngestOptions {
         encoding: args.encoding,
         progress: ctx.progress,
     };
-    let summary = match ingest::ingest_dir(&args.dir, &*store, &opts) {
+    let result = ingest::ingest_dir(&args.dir, &*store, &opts);
+    if result.is_err()
+        && let Some((db, dir_is_new)) = &created
+    {
+        drop(store);
+        let _ = std::fs::remove_file(db);
+        if *dir_is_new {
+            // Only an empty folder goes: anything else in it is not ours to remove.
+            let _ = std::fs::remove_dir(&ctx.store);
+        }
+        return match result {
+            Err(e) if e.is_input_error() => Err(InputError(e.to_string()).into()),
+            Err(e) => Err(e).context("ingest failed; no store was created"),
+            Ok(_) => unreachable!("the run failed"),
+        };
+    }
+    let summary = match result {
         Ok(s) => s,
         Err(e) if e.is_input_error() => return Err(InputError(e.to_string()).into()),
         Err(e) if store.ingest_is_atomic() => {
@@ -161,6 +185,15 @@ pub fn ingest_cmd(ctx: &Ctx, args: &IngestArgs) -> Result<()> {
         run_dir.join("rejects.csv").display(),
         run_dir.join("warnings.csv").display(),
     );
+    if t.updated > 0 {
+        outln!(
+            "{} rows replaced a stored record with the same key ({} new, {} unchanged); {} of them change an identity number or an account holder (old and new values in warnings.csv)",
+            t.updated,
+            t.new,
+            t.unchanged,
+            t.conflicts
+        );
+    }
     Ok(())
 }
 
@@ -247,11 +280,21 @@ pub fn breaches_cmd(ctx: &Ctx, args: &BreachesArgs) -> Result<()> {
         )
         .into());
     };
+    let group = args.group.as_deref().map(|g| {
+        resolve_id(
+            g,
+            found
+                .breaches
+                .iter()
+                .map(|b| b.group_id.as_str())
+                .chain(found.reporting.iter().map(|r| r.group_id.as_str())),
+        )
+    });
     if args.reporting {
         let rows: Vec<_> = found
             .reporting
             .iter()
-            .filter(|r| args.group.as_ref().is_none_or(|g| *g == r.group_id))
+            .filter(|r| group.as_ref().is_none_or(|g| *g == r.group_id))
             .collect();
         if args.json {
             outln!("{}", serde_json::to_string_pretty(&rows)?);
@@ -289,7 +332,7 @@ pub fn breaches_cmd(ctx: &Ctx, args: &BreachesArgs) -> Result<()> {
         .breaches
         .iter()
         .filter(|b| kind.is_none_or(|k| b.kind == k))
-        .filter(|b| args.group.as_ref().is_none_or(|g| *g == b.group_id))
+        .filter(|b| group.as_ref().is_none_or(|g| *g == b.group_id))
         .filter(|b| !args.only_as_group || b.only_as_group)
         .collect();
     if args.json {
@@ -381,6 +424,27 @@ fn require_store(ctx: &Ctx) -> Result<Box<dyn Store>> {
         .into());
     }
     open_store(ctx)
+}
+
+/// An id typed on the command line, in the data's spelling. Ids are opaque strings and match
+/// exactly first; failing that, the one known id equal to it ignoring ASCII case stands for it
+/// (`a00001234` for `A00001234`). Otherwise the id is returned as typed.
+fn resolve_id<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    let mut folded = None;
+    for k in known {
+        if k == typed {
+            return typed.to_owned();
+        }
+        if k.eq_ignore_ascii_case(typed) {
+            folded = match folded {
+                None => Some(Some(k)),
+                Some(Some(f)) if f == k => Some(Some(f)),
+                // Two ids differ only in case: the typed one is ambiguous.
+                Some(_) => Some(None),
+            };
+        }
+    }
+    folded.flatten().unwrap_or(typed).to_owned()
 }
 
 /// The stored results of the latest analysis.
@@ -723,7 +787,8 @@ pub fn similar_cmd(ctx: &Ctx, args: &SimilarArgs) -> Result<()> {
         )
         .into());
     };
-    let Some(similar) = emb.similar(&args.account, args.k) else {
+    let account = resolve_id(&args.account, emb.ids.iter().map(String::as_str));
+    let Some(similar) = emb.similar(&account, args.k) else {
         return Err(InputError(format!(
             "no account `{}` in the analysed graph",
             args.account
@@ -843,7 +908,9 @@ pub fn serve_cmd(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    rt.block_on(async {
+    // A server that fails to start leaves no empty audit log behind.
+    let audit_is_new = !cfg.audit.exists();
+    let served = rt.block_on(async {
         let listener = gql_api::server::bind(args.listen).await?;
         let addr = listener.local_addr()?;
         outln!(
@@ -866,7 +933,14 @@ pub fn serve_cmd(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
         };
         gql_api::serve(std::sync::Arc::new(shared), &cfg, listener, shutdown).await?;
         anyhow::Ok(())
-    })
+    });
+    if served.is_err()
+        && audit_is_new
+        && std::fs::metadata(&cfg.audit).is_ok_and(|m| m.is_file() && m.len() == 0)
+    {
+        let _ = std::fs::remove_file(&cfg.audit);
+    }
+    served
 }
 
 #[derive(Debug, Args)]
@@ -891,7 +965,12 @@ pub fn token_cmd(args: &TokenArgs) -> Result<()> {
     let token = gql_api::auth::add_token(&args.tokens, &args.name, role)?;
     outln!("{token}");
     eprintln!(
-        "added a {} token for {} to {} (only its hash is stored; keep the token above)",
+        "added {} {} token for {} to {} (only its hash is stored; keep the token above)",
+        if args.role.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        },
         args.role,
         args.name,
         args.tokens.display()

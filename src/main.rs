@@ -123,7 +123,7 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = std::io::stdout().flush();
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             if e.downcast_ref::<commands::InputError>().is_some() {
                 ExitCode::from(2)
             } else {
@@ -131,6 +131,20 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The error and its causes on one line. Many of the libraries' errors already name their
+/// cause in their own message (`cannot listen on ADDR: CAUSE`); such a cause is not repeated.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

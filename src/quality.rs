@@ -112,8 +112,13 @@ pub struct Truth {
 
 /// Reads `truth.csv` by column name (`account_id`, `group_id`, and `tie` when present).
 pub fn read_truth(path: &Path) -> Result<Truth> {
-    let mut r = csv::Reader::from_path(path)
-        .with_context(|| format!("opening the truth file {}", path.display()))?;
+    // A truth file that cannot be opened is the caller's input, not a failure (exit code 2).
+    let mut r = csv::Reader::from_path(path).map_err(|e| {
+        crate::commands::InputError(format!(
+            "cannot open the truth file {}: {e}",
+            path.display()
+        ))
+    })?;
     let headers = r.headers()?.clone();
     let col = |name: &str| {
         headers

@@ -472,3 +472,320 @@ fn the_checks_find_the_breaches_planted_in_generated_tapes() {
         );
     }
 }
+
+/// The cells of a file's row in the ingest summary: read, loaded, rejected, warnings, new,
+/// updated, unchanged.
+fn summary_row(o: &Output, file: &str) -> Vec<u64> {
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(file))
+        .unwrap_or_else(|| panic!("{file} in {}", text(o)));
+    line.split_whitespace()
+        .skip(1)
+        .take(7)
+        .map(|c| c.parse().unwrap())
+        .collect()
+}
+
+fn write_dataset(dir: &Path, persons: &str, accounts: &str) {
+    fs::create_dir_all(dir).unwrap();
+    fs::write(dir.join("persons.csv"), persons).unwrap();
+    fs::write(dir.join("accounts.csv"), accounts).unwrap();
+}
+
+#[test]
+fn an_unterminated_quote_is_rejected_by_line_and_the_rest_of_the_file_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut accounts = String::from("account_id,holder_id,account_type\n");
+    for i in 2..=3001 {
+        if i == 5 {
+            accounts.push_str("A5,\"P1,individual\n");
+        } else {
+            accounts.push_str(&format!("A{i},P1,individual\n"));
+        }
+    }
+    write_dataset(&data, "person_id\nP1\n", &accounts);
+    let store = tmp.path().join("store");
+    let o = run(&store, &["ingest", data.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(&summary_row(&o, "accounts.csv")[..3], [3000, 2999, 1]);
+    let rejects = fs::read_to_string(store.join("rejects.csv")).unwrap();
+    assert_eq!(rejects.lines().count(), 2, "{rejects}");
+    assert!(
+        rejects.contains("accounts.csv,5,,unterminated quote opened on line 5,"),
+        "{rejects}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_contract_file_that_cannot_be_read_exits_2_naming_it_and_creates_no_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_dataset(&data, "person_id\nP1\n", "account_id,holder_id\nA1,P1\n");
+    std::os::unix::fs::symlink(data.join("gone.csv"), data.join("trades.csv")).unwrap();
+    let store = tmp.path().join("store");
+    let o = run(&store, &["ingest", data.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "trades.csv: cannot be read: it is a symbolic link to a file that does not exist"
+        ),
+        "{}",
+        text(&o)
+    );
+    assert!(!store.exists(), "no store is created for unusable input");
+    fs::remove_file(data.join("trades.csv")).unwrap();
+    fs::create_dir(data.join("orders.csv")).unwrap();
+    let o = run(&store, &["ingest", data.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("orders.csv: cannot be read: it is a folder, not a file"));
+}
+
+#[test]
+fn a_mistyped_dataset_or_store_creates_nothing_and_later_commands_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let o = run(
+        &store,
+        &["ingest", tmp.path().join("datset").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("is not a folder"), "{}", text(&o));
+    assert!(!store.exists(), "a failed ingest leaves no store");
+    // A dataset refused after the store was opened (a duplicate column) leaves none either.
+    let data = tmp.path().join("data");
+    write_dataset(
+        &data,
+        "person_id,person_id\nP1,P1\n",
+        "account_id,holder_id\nA1,P1\n",
+    );
+    let o = run(&store, &["ingest", data.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("column `person_id` appears twice"),
+        "{}",
+        text(&o)
+    );
+    assert!(!store.exists(), "a failed first ingest leaves no store");
+    let tokens = tmp.path().join("tokens.toml");
+    let o = run(
+        &store,
+        &[
+            "token",
+            "add",
+            "--tokens",
+            tokens.to_str().unwrap(),
+            "--name",
+            "ann",
+            "--role",
+            "analyst",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("added an analyst token for ann"),
+        "{}",
+        text(&o)
+    );
+    let out = tmp.path().join("out");
+    let truth = tmp.path().join("truth.csv");
+    for args in [
+        vec!["stats"],
+        vec!["analyze"],
+        vec!["report", "--out", out.to_str().unwrap()],
+        vec![
+            "serve",
+            "--tokens",
+            tokens.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        vec!["breaches"],
+        vec!["eval", "--truth", truth.to_str().unwrap()],
+        vec!["similar", "A1"],
+    ] {
+        let o = run(&store, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains(&format!("no store at {}", store.display())),
+            "{args:?}: {}",
+            text(&o)
+        );
+        assert!(!store.exists(), "{args:?} created the store");
+    }
+}
+
+#[test]
+fn files_in_the_wrong_encoding_are_refused_with_the_hint_and_nothing_is_stored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let utf = tmp.path().join("utf");
+    write_dataset(
+        &utf,
+        "person_id,name\nP1,张三\nP2,李四\n",
+        "account_id,holder_id\nA1,P1\nA2,P2\n",
+    );
+    let store = tmp.path().join("store");
+    let o = run(
+        &store,
+        &["ingest", "--encoding", "gbk", utf.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("persons.csv: the file is valid UTF-8")
+            && err.contains("without --encoding gbk"),
+        "{err}"
+    );
+    assert!(!store.exists());
+    let gb = tmp.path().join("gb");
+    fs::create_dir_all(&gb).unwrap();
+    let (bytes, _, _) = encoding_rs::GB18030.encode("person_id,name\nP1,张三\nP2,李四\n");
+    fs::write(gb.join("persons.csv"), &bytes).unwrap();
+    fs::write(
+        gb.join("accounts.csv"),
+        "account_id,holder_id\nA1,P1\nA2,P2\n",
+    )
+    .unwrap();
+    // Into an existing store: the store keeps what it had.
+    let o = run(&store, &["ingest", utf.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let before = run(&store, &["stats", "--json"]).stdout;
+    let o = run(&store, &["ingest", gb.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("persons.csv: 2 of the 2 rows with non-ASCII text are not valid UTF-8")
+            && err.contains("--encoding gbk"),
+        "{err}"
+    );
+    assert_eq!(run(&store, &["stats", "--json"]).stdout, before);
+}
+
+#[test]
+fn a_second_folder_reports_new_updated_and_unchanged_rows_and_warns_of_changed_holders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let d1 = tmp.path().join("d1");
+    write_dataset(
+        &d1,
+        "person_id,id_number\nP1,110101199003074477\nP2,\n",
+        "account_id,holder_id\nA1,P1\nA2,P2\n",
+    );
+    let o = run(&store, &["ingest", d1.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(summary_row(&o, "accounts.csv"), [2, 2, 0, 0, 2, 0, 0]);
+    let d2 = tmp.path().join("d2");
+    write_dataset(
+        &d2,
+        "person_id,id_number\nP1,110101199003078888\nP2,\nP3,\n",
+        "account_id,holder_id\nA1,P3\nA2,P2\n",
+    );
+    let o = run(&store, &["ingest", d2.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(&summary_row(&o, "persons.csv")[4..], [1, 1, 1]);
+    assert_eq!(&summary_row(&o, "accounts.csv")[4..], [0, 1, 1]);
+    assert!(
+        text(&o).contains("2 of them change an identity number or an account holder"),
+        "{}",
+        text(&o)
+    );
+    let warnings = fs::read_to_string(store.join("warnings.csv")).unwrap();
+    assert!(
+        warnings.contains("accounts.csv,2,holder_id,\"holder of account `A1` changed: the store has `P1`, this file `P3`\""),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("the store has `110101199003074477`, this file `110101199003078888`"),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn ids_typed_in_another_case_find_the_account_and_usage_errors_exit_2_once_worded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let o = run(
+        &store,
+        &["ingest", fixture("ownership-chain").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&store, &["analyze"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let upper = run(&store, &["similar", "A01", "-k", "3"]);
+    assert_eq!(upper.status.code(), Some(0), "{}", text(&upper));
+    let lower = run(&store, &["similar", "a01", "-k", "3"]);
+    assert_eq!(lower.status.code(), Some(0), "{}", text(&lower));
+    assert_eq!(lower.stdout, upper.stdout);
+    let o = run(
+        &store,
+        &[
+            "eval",
+            "--truth",
+            tmp.path().join("missing.csv").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot open the truth file"),
+        "{}",
+        text(&o)
+    );
+    // Reports carry the analysis time to the second.
+    let out = tmp.path().join("out");
+    let o = run(
+        &store,
+        &["report", "--format", "json", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let at = report["analysis_created_at"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(at).is_ok() && at.len() == 20 && at.ends_with('Z'),
+        "{at}"
+    );
+    // An error's cause is printed once.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let tokens = tmp.path().join("tokens.toml");
+    let o = run(
+        &store,
+        &[
+            "token",
+            "add",
+            "--tokens",
+            tokens.to_str().unwrap(),
+            "--name",
+            "v",
+            "--role",
+            "viewer",
+        ],
+    );
+    assert!(text(&o).contains("added a viewer token"), "{}", text(&o));
+    let o = run(
+        &store,
+        &[
+            "serve",
+            "--tokens",
+            tokens.to_str().unwrap(),
+            "--listen",
+            &addr,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(line.contains(&format!("cannot listen on {addr}")), "{line}");
+    let cause = line.rsplit(": ").next().unwrap();
+    assert_eq!(line.matches(cause).count(), 1, "{line}");
+    assert!(
+        !store.join("audit.log").exists(),
+        "a server that did not start leaves no audit log"
+    );
+}

@@ -103,6 +103,11 @@ struct App {
 
 /// The router of the whole server.
 pub fn router(shared: Arc<Shared>, cfg: &ServerConfig) -> Result<Router, ServeError> {
+    // The tokens first: a server that cannot start creates no audit log.
+    let tokens = match &cfg.tokens_file {
+        Some(path) => TokenSource::file(path)?,
+        None => TokenSource::fixed(cfg.tokens.clone()),
+    };
     let audit = AuditLog::open(&cfg.audit).map_err(|source| ServeError::Audit {
         path: cfg.audit.clone(),
         source,
@@ -110,10 +115,7 @@ pub fn router(shared: Arc<Shared>, cfg: &ServerConfig) -> Result<Router, ServeEr
     let app = Arc::new(App {
         schema: schema::build(Some(shared.clone()), &cfg.limits),
         shared,
-        tokens: match &cfg.tokens_file {
-            Some(path) => TokenSource::file(path)?,
-            None => TokenSource::fixed(cfg.tokens.clone()),
-        },
+        tokens,
         audit,
         body_limit: cfg.body_limit,
         response_limit: cfg.response_limit,

@@ -5,10 +5,12 @@
 //! be checked against the ids this dataset and the store define. Each row ends up either loaded or
 //! rejected, never both and never neither: `loaded + rejected == read` for every file.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Instant;
 
 use ahash::{AHashMap, RandomState};
@@ -16,6 +18,7 @@ use csv::ByteRecord;
 use graph_core::model::{Record, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::csvfile::{Next, Rows};
 use crate::report::{FileSummary, IngestSummary, Reject, Warning};
 use crate::rows::{self, Columns};
 use crate::store::{Sink, Store, StoreError};
@@ -61,6 +64,26 @@ pub enum IngestError {
         file: PathBuf,
         columns: Vec<&'static str>,
     },
+    /// A contract file that exists (as a folder entry) but cannot be read as a file.
+    #[error("{file}: cannot be read: {reason}")]
+    Unreadable { file: PathBuf, reason: String },
+    #[error("{file}: line {line}: column `{column}` appears twice (columns {first} and {second})")]
+    DuplicateColumn {
+        file: PathBuf,
+        line: u64,
+        column: String,
+        first: usize,
+        second: usize,
+    },
+    #[error("{file}: line {line}: the header row is malformed: {reason}")]
+    MalformedHeader {
+        file: PathBuf,
+        line: u64,
+        reason: String,
+    },
+    /// The file is not in the encoding it is read with; nothing of the run is stored.
+    #[error("{file}: {reason}")]
+    WrongEncoding { file: PathBuf, reason: String },
     #[error("{file}: cannot read: {source}")]
     Read {
         file: PathBuf,
@@ -79,6 +102,10 @@ impl IngestError {
             IngestError::NotADirectory(_)
                 | IngestError::MissingAccounts(_)
                 | IngestError::MissingColumns { .. }
+                | IngestError::Unreadable { .. }
+                | IngestError::DuplicateColumn { .. }
+                | IngestError::MalformedHeader { .. }
+                | IngestError::WrongEncoding { .. }
         )
     }
 }
@@ -204,23 +231,99 @@ fn defined_id(rec: &Record) -> Option<&str> {
     }
 }
 
-/// Opens a dataset file as UTF-8 bytes, decoding GBK and dropping a BOM.
-fn open(path: &Path, encoding: Encoding, pb: &ProgressBar) -> Result<Box<dyn Read>, IngestError> {
+/// What the raw bytes of a file looked like, seen on their way to the GBK decoder.
+#[derive(Debug)]
+struct Utf8Sniff {
+    /// Every byte so far is part of valid UTF-8.
+    valid: bool,
+    non_ascii: bool,
+    /// The file starts with a UTF-8 byte-order mark (which the decoder honours).
+    bom: bool,
+    started: bool,
+    /// The first bytes of a character cut by a read boundary.
+    carry: Vec<u8>,
+}
+
+impl Utf8Sniff {
+    fn new() -> Self {
+        Utf8Sniff {
+            valid: true,
+            non_ascii: false,
+            bom: false,
+            started: false,
+            carry: Vec::new(),
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        if !self.started && !bytes.is_empty() {
+            self.started = true;
+            self.bom = bytes.starts_with(b"\xEF\xBB\xBF");
+        }
+        if !self.valid || (self.carry.is_empty() && bytes.is_ascii()) {
+            return;
+        }
+        self.non_ascii = true;
+        let joined;
+        let data = if self.carry.is_empty() {
+            bytes
+        } else {
+            joined = [self.carry.as_slice(), bytes].concat();
+            &joined
+        };
+        match std::str::from_utf8(data) {
+            Ok(_) => self.carry.clear(),
+            Err(e) if e.error_len().is_none() => self.carry = data[e.valid_up_to()..].to_vec(),
+            Err(_) => self.valid = false,
+        }
+    }
+
+    /// Whether the whole file was valid UTF-8 holding non-ASCII text (without a BOM).
+    fn looks_utf8(&self) -> bool {
+        self.valid && self.carry.is_empty() && self.non_ascii && !self.bom
+    }
+}
+
+/// Passes bytes through, showing them to a [`Utf8Sniff`].
+struct Sniffed<R> {
+    inner: R,
+    sniff: Rc<RefCell<Utf8Sniff>>,
+}
+
+impl<R: Read> Read for Sniffed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sniff.borrow_mut().feed(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Opens a dataset file as UTF-8 bytes, decoding GBK. A UTF-8 BOM is dropped by the row reader
+/// (or, for GBK, makes the decoder read the file as UTF-8).
+fn open(
+    path: &Path,
+    encoding: Encoding,
+    pb: &ProgressBar,
+    sniff: &Rc<RefCell<Utf8Sniff>>,
+) -> Result<Box<dyn Read>, IngestError> {
     let file = File::open(path).map_err(|source| IngestError::Read {
         file: path.to_owned(),
         source,
     })?;
     let read = pb.wrap_read(BufReader::with_capacity(1 << 20, file));
     match encoding {
-        // The csv reader drops a UTF-8 BOM itself; bytes go through untouched and each cell is
-        // checked for valid UTF-8 when parsed.
+        // Bytes go through untouched; each cell is checked for valid UTF-8 when parsed.
         Encoding::Utf8 => Ok(Box::new(read)),
         // GBK is transcoded to UTF-8 on the fly (a BOM, if an export added one, still wins).
+        // The raw bytes are watched on the way: a UTF-8 file read as GBK would be garbled.
         Encoding::Gbk => Ok(Box::new(
             encoding_rs_io::DecodeReaderBytesBuilder::new()
                 .encoding(Some(encoding_rs::GBK))
                 .bom_sniffing(true)
-                .build(read),
+                .build(Sniffed {
+                    inner: read,
+                    sniff: sniff.clone(),
+                }),
         )),
     }
 }
@@ -232,14 +335,76 @@ fn raw_line(rec: &ByteRecord) -> String {
     String::from_utf8_lossy(&bytes).trim_end().to_owned()
 }
 
+/// What the store held for one key before this run, for the new / updated / unchanged counts.
+struct PriorRecord {
+    content: u64,
+    /// The value of the field whose change is a warning (a person's identity number, an
+    /// account's holder).
+    watched: Option<String>,
+}
+
+/// A table's records in the store before this run.
+#[derive(Default)]
+struct Prior {
+    records: AHashMap<u64, PriorRecord>,
+    /// Stored shareholdings: key hash, entity, share; for totals over the merged state.
+    holdings: Vec<(u64, String, f64)>,
+}
+
+/// The field of a record whose change against the store is a warning, with its column.
+fn watched(rec: &Record) -> Option<(&'static str, Option<&str>)> {
+    match rec {
+        Record::Person(p) => Some(("id_number", p.id_number.as_deref())),
+        Record::Account(a) => Some(("holder_id", Some(a.holder_id.as_str()))),
+        _ => None,
+    }
+}
+
+/// How a loaded row compares with the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    New,
+    Updated { conflict: bool },
+    Unchanged,
+}
+
 /// The state of one run across files.
 struct Run<'s> {
+    store: &'s dyn Store,
     sink: Box<dyn Sink + 's>,
     ids: Ids,
     hasher: RandomState,
 }
 
 impl Run<'_> {
+    fn content_hash(&self, rec: &Record) -> Result<u64, StoreError> {
+        let encoded = postcard::to_stdvec(rec)?;
+        let mut h = self.hasher.build_hasher();
+        h.write(&encoded);
+        Ok(h.finish())
+    }
+
+    /// The store's records of `table` as they were before this run (none for an empty table).
+    fn prior(&self, table: Table) -> Result<Option<Prior>, StoreError> {
+        if self.store.count(table)? == 0 {
+            return Ok(None);
+        }
+        let mut prior = Prior::default();
+        self.store.scan(table, &mut |rec| {
+            let key = self.hasher.hash_one(rec.key());
+            if let Record::Shareholding(s) = &rec {
+                prior.holdings.push((key, s.entity_id.clone(), s.share_min));
+            }
+            let entry = PriorRecord {
+                content: self.content_hash(&rec)?,
+                watched: watched(&rec).and_then(|(_, v)| v.map(str::to_owned)),
+            };
+            prior.records.insert(key, entry);
+            Ok(())
+        })?;
+        Ok(Some(prior))
+    }
+
     fn ingest_file(
         &mut self,
         table: Table,
@@ -262,19 +427,53 @@ impl Run<'_> {
             .progress_chars("=> "),
         );
         pb.set_message(file_name.clone());
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(true)
-            .from_reader(open(path, opts.encoding, &pb)?);
-        let header: Vec<String> = reader
-            .byte_headers()
-            .map_err(|e| IngestError::Read {
-                file: path.to_owned(),
-                source: std::io::Error::other(e),
-            })?
+        let read_err = |source| IngestError::Read {
+            file: path.to_owned(),
+            source,
+        };
+        let sniff = Rc::new(RefCell::new(Utf8Sniff::new()));
+        let mut reader = Rows::new(BufReader::new(open(path, opts.encoding, &pb, &sniff)?));
+        let mut rec = ByteRecord::new();
+        // Rows of UTF-8 files holding non-ASCII bytes, and those of them that are not UTF-8.
+        let (mut non_ascii, mut not_utf8) = (0u64, 0u64);
+        let mut count_utf8 = |rec: &ByteRecord| {
+            let bytes = rec.as_slice();
+            if opts.encoding == Encoding::Utf8 && !bytes.is_ascii() {
+                non_ascii += 1;
+                not_utf8 += u64::from(std::str::from_utf8(bytes).is_err());
+            }
+        };
+        let header_line = match reader.next(&mut rec).map_err(read_err)? {
+            Next::Row { line } => line,
+            Next::End => 1,
+            Next::Malformed { line, reason, .. } => {
+                return Err(IngestError::MalformedHeader {
+                    file: path.to_owned(),
+                    line,
+                    reason,
+                });
+            }
+        };
+        count_utf8(&rec);
+        let header: Vec<String> = rec
             .iter()
             .map(|h| String::from_utf8_lossy(h).into_owned())
             .collect();
+        let names: Vec<&str> = header
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').trim())
+            .collect();
+        for (i, n) in names.iter().enumerate() {
+            if let Some(j) = names[i + 1..].iter().position(|m| m == n) {
+                return Err(IngestError::DuplicateColumn {
+                    file: path.to_owned(),
+                    line: header_line,
+                    column: (*n).to_owned(),
+                    first: i + 1,
+                    second: i + j + 2,
+                });
+            }
+        }
         let cols = Columns::from_header(table, &header).map_err(|columns| {
             IngestError::MissingColumns {
                 file: path.to_owned(),
@@ -286,38 +485,53 @@ impl Run<'_> {
             file: file_name.clone(),
             ..FileSummary::default()
         };
+        let prior = self.prior(table)?;
         // Key hash -> (content hash, line): detects duplicates within this dataset.
         let mut seen: AHashMap<u64, (u64, u64)> = AHashMap::new();
         // Shareholding totals per entity, for the over-100% warning.
         let mut totals: AHashMap<String, f64> = AHashMap::new();
-        let mut rec = ByteRecord::new();
-        let mut line = 1u64;
         loop {
-            match reader.read_byte_record(&mut rec) {
-                Ok(false) => break,
-                Ok(true) => {
-                    line = rec.position().map_or(line + 1, |p| p.line());
-                }
-                Err(e) => {
-                    // Malformed CSV (for instance an unterminated quote): the row is unusable.
-                    line = e.position().map_or(line + 1, |p| p.line());
+            let line = match reader.next(&mut rec).map_err(read_err)? {
+                Next::End => break,
+                Next::Row { line } => line,
+                Next::Malformed { line, reason, raw } => {
+                    // The row cannot be split into cells (an unterminated quote, say).
                     summary.read += 1;
                     summary.rejected += 1;
                     self.sink.reject(&Reject {
                         file: file_name.clone(),
                         line,
                         column: String::new(),
-                        reason: format!("malformed CSV: {e}"),
-                        raw: raw_line(&rec),
+                        reason,
+                        raw,
                     })?;
                     continue;
                 }
-            }
+            };
+            count_utf8(&rec);
             summary.read += 1;
-            let outcome = self.row(table, &cols, &rec, width, line, &mut seen, &mut totals);
+            let outcome = self.row(
+                table,
+                &cols,
+                &rec,
+                width,
+                line,
+                opts.encoding,
+                prior.as_ref(),
+                &mut seen,
+                &mut totals,
+            );
             match outcome {
-                Ok(warnings) => {
+                Ok((warnings, change)) => {
                     summary.loaded += 1;
+                    match change {
+                        Change::New => summary.new += 1,
+                        Change::Unchanged => summary.unchanged += 1,
+                        Change::Updated { conflict } => {
+                            summary.updated += 1;
+                            summary.conflicts += u64::from(conflict);
+                        }
+                    }
                     summary.warnings += warnings.len() as u64;
                     for w in warnings {
                         self.sink.warn(&Warning {
@@ -341,6 +555,33 @@ impl Run<'_> {
                 Err(RowOutcome::Store(e)) => return Err(e.into()),
             }
         }
+        // A file in the wrong encoding is refused as a whole: loading part of it, or all of it
+        // garbled, would be worse than loading none.
+        if not_utf8 > 0 && not_utf8 * 2 > non_ascii {
+            return Err(IngestError::WrongEncoding {
+                file: path.to_owned(),
+                reason: format!(
+                    "{not_utf8} of the {non_ascii} rows with non-ASCII text are not valid UTF-8: the file looks GBK or GB18030 encoded; ingest it with --encoding gbk"
+                ),
+            });
+        }
+        if opts.encoding == Encoding::Gbk && sniff.borrow().looks_utf8() {
+            return Err(IngestError::WrongEncoding {
+                file: path.to_owned(),
+                reason: "the file is valid UTF-8 with non-ASCII text, not GBK, and reading it as GBK would garble that text; ingest it without --encoding gbk".into(),
+            });
+        }
+        // Shareholdings are merged into the store's: an entity's total counts the stored
+        // holdings this run does not replace.
+        let mut from_store: AHashMap<String, f64> = AHashMap::new();
+        for (key, entity, share) in prior.iter().flat_map(|p| &p.holdings) {
+            if !seen.contains_key(key)
+                && let Some(t) = totals.get_mut(entity)
+            {
+                *t += share;
+                *from_store.entry(entity.clone()).or_default() += share;
+            }
+        }
         let mut over: Vec<_> = totals
             .into_iter()
             .filter(|(_, t)| *t > 100.0 + 1e-9)
@@ -348,11 +589,17 @@ impl Run<'_> {
         over.sort_by(|a, b| a.0.cmp(&b.0));
         for (entity, total) in over {
             summary.warnings += 1;
+            let stored = match from_store.get(&entity) {
+                Some(s) => format!(" ({s:.2}% of it held in the store from earlier ingests)"),
+                None => String::new(),
+            };
             self.sink.warn(&Warning {
                 file: file_name.clone(),
                 line: 0,
                 column: "share_pct".into(),
-                message: format!("shareholdings of entity `{entity}` add up to {total:.2}%"),
+                message: format!(
+                    "shareholdings of entity `{entity}` add up to {total:.2}%{stored}"
+                ),
             })?;
         }
         pb.finish_and_clear();
@@ -376,23 +623,37 @@ impl Run<'_> {
         rec: &ByteRecord,
         width: usize,
         line: u64,
+        encoding: Encoding,
+        prior: Option<&Prior>,
         seen: &mut AHashMap<u64, (u64, u64)>,
         totals: &mut AHashMap<String, f64>,
-    ) -> Result<Vec<rows::RowWarning>, RowOutcome> {
-        if rec.len() > width {
+    ) -> Result<(Vec<rows::RowWarning>, Change), RowOutcome> {
+        if rec.len() != width {
+            let more = if rec.len() > width { "more" } else { "fewer" };
             return Err(RowOutcome::Rejected(rows::RowError {
                 column: String::new(),
-                reason: format!("row has {} cells, the header {width}", rec.len()),
+                reason: format!(
+                    "row has {} cells, {more} than the header's {width}",
+                    rec.len()
+                ),
+            }));
+        }
+        if encoding == Encoding::Gbk
+            && rec
+                .as_slice()
+                .windows(3)
+                .any(|w| w == "\u{fffd}".as_bytes())
+        {
+            return Err(RowOutcome::Rejected(rows::RowError {
+                column: String::new(),
+                reason: "holds bytes that are not valid GBK".into(),
             }));
         }
         let (record, mut warnings) = rows::parse(table, cols, rec).map_err(RowOutcome::Rejected)?;
         check_references(&self.ids, &record).map_err(RowOutcome::Rejected)?;
         let key = record.key();
-        let encoded = postcard::to_stdvec(&record).map_err(|e| RowOutcome::Store(e.into()))?;
         let key_hash = self.hasher.hash_one(&key);
-        let mut h = self.hasher.build_hasher();
-        h.write(&encoded);
-        let content_hash = h.finish();
+        let content_hash = self.content_hash(&record).map_err(RowOutcome::Store)?;
         if let Some(&(prev, prev_line)) = seen.get(&key_hash) {
             if prev != content_hash {
                 return Err(RowOutcome::Rejected(rows::RowError {
@@ -407,7 +668,7 @@ impl Run<'_> {
                 column: String::new(),
                 message: format!("exact duplicate of line {prev_line}"),
             });
-            return Ok(warnings);
+            return Ok((warnings, Change::Unchanged));
         }
         if let (Some(kind), Some(id)) = (IdKind::of(table), defined_id(&record)) {
             match self.ids.0.get(id) {
@@ -423,12 +684,37 @@ impl Run<'_> {
                 }
             }
         }
+        let change = match prior.and_then(|p| p.records.get(&key_hash)) {
+            None => Change::New,
+            Some(p) if p.content == content_hash => Change::Unchanged,
+            Some(p) => {
+                let mut conflict = false;
+                if let (Some(old), Some((column, new))) = (&p.watched, watched(&record))
+                    && Some(old.as_str()) != new
+                {
+                    conflict = true;
+                    let new = new.map_or("none".to_owned(), |n| format!("`{n}`"));
+                    let what = match record {
+                        Record::Person(_) => "identity number of person",
+                        _ => "holder of account",
+                    };
+                    warnings.push(rows::RowWarning {
+                        column: column.into(),
+                        message: format!(
+                            "{what} `{}` changed: the store has `{old}`, this file {new}",
+                            defined_id(&record).unwrap_or_default()
+                        ),
+                    });
+                }
+                Change::Updated { conflict }
+            }
+        };
         if let Record::Shareholding(s) = &record {
             *totals.entry(s.entity_id.clone()).or_default() += s.share_min;
         }
         seen.insert(key_hash, (content_hash, line));
         self.sink.put(&record).map_err(RowOutcome::Store)?;
-        Ok(warnings)
+        Ok((warnings, change))
     }
 }
 
@@ -441,6 +727,60 @@ enum RowOutcome {
     Store(StoreError),
 }
 
+/// Why a folder entry cannot be read as a dataset file, or `None` when it can.
+fn unreadable(path: &Path, entry: &std::fs::Metadata) -> Option<String> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if entry.file_type().is_symlink() && e.kind() == std::io::ErrorKind::NotFound => {
+            return Some("it is a symbolic link to a file that does not exist".into());
+        }
+        Err(e) if entry.file_type().is_symlink() => {
+            return Some(format!(
+                "it is a symbolic link that cannot be followed ({e})"
+            ));
+        }
+        Err(e) => return Some(e.to_string()),
+    };
+    if meta.is_dir() {
+        return Some("it is a folder, not a file".into());
+    }
+    if !meta.is_file() {
+        return Some("it is not a regular file".into());
+    }
+    File::open(path).err().map(|e| e.to_string())
+}
+
+/// The contract files of a dataset folder, in ingest order. Every contract file that exists as
+/// a folder entry must be readable: a dangling link, a folder or a file without permission
+/// under a contract name is an error rather than a file silently left out.
+pub fn dataset_files(dir: &Path) -> Result<Vec<(Table, PathBuf)>, IngestError> {
+    if !dir.is_dir() {
+        return Err(IngestError::NotADirectory(dir.to_owned()));
+    }
+    let mut files = Vec::new();
+    for table in Table::ALL {
+        let path = dir.join(table.file_name());
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if *table == Table::Accounts {
+                    return Err(IngestError::MissingAccounts(dir.to_owned()));
+                }
+            }
+            Err(e) => {
+                return Err(IngestError::Unreadable {
+                    file: path,
+                    reason: e.to_string(),
+                });
+            }
+            Ok(entry) => match unreadable(&path, &entry) {
+                Some(reason) => return Err(IngestError::Unreadable { file: path, reason }),
+                None => files.push((*table, path)),
+            },
+        }
+    }
+    Ok(files)
+}
+
 /// Ingests every contract file found in `dir` into `store`, as one transaction.
 pub fn ingest_dir(
     dir: &Path,
@@ -448,12 +788,7 @@ pub fn ingest_dir(
     opts: &IngestOptions,
 ) -> Result<IngestSummary, IngestError> {
     let started = Instant::now();
-    if !dir.is_dir() {
-        return Err(IngestError::NotADirectory(dir.to_owned()));
-    }
-    if !dir.join(Table::Accounts.file_name()).is_file() {
-        return Err(IngestError::MissingAccounts(dir.to_owned()));
-    }
+    let files = dataset_files(dir)?;
     let mut ids = Ids::default();
     for t in [
         Table::Members,
@@ -467,21 +802,19 @@ pub fn ingest_dir(
         })?;
     }
     let mut run = Run {
+        store,
         sink: store.begin()?,
         ids,
         hasher: RandomState::with_seeds(1, 2, 3, 4),
     };
-    let mut files = Vec::new();
-    for table in Table::ALL {
-        let path = dir.join(table.file_name());
-        if path.is_file() {
-            files.push(run.ingest_file(*table, &path, opts)?);
-        }
+    let mut summaries = Vec::new();
+    for (table, path) in files {
+        summaries.push(run.ingest_file(table, &path, opts)?);
     }
     let summary = IngestSummary {
         dataset: dir.display().to_string(),
         finished_at: chrono::Utc::now().to_rfc3339(),
-        files,
+        files: summaries,
         seconds: started.elapsed().as_secs_f64(),
     };
     run.sink.commit(&summary)?;

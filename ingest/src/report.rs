@@ -24,7 +24,8 @@ pub struct Warning {
     pub message: String,
 }
 
-/// Counts for one file. `loaded + rejected == read` always holds.
+/// Counts for one file. `loaded + rejected == read` and `new + updated + unchanged == loaded`
+/// always hold.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileSummary {
     pub file: String,
@@ -32,6 +33,19 @@ pub struct FileSummary {
     pub loaded: u64,
     pub rejected: u64,
     pub warnings: u64,
+    /// Loaded rows whose key the store did not hold before the run.
+    #[serde(default)]
+    pub new: u64,
+    /// Loaded rows that replaced a stored record with different content.
+    #[serde(default)]
+    pub updated: u64,
+    /// Loaded rows identical to what the store held (exact duplicates within the file too).
+    #[serde(default)]
+    pub unchanged: u64,
+    /// Updated rows that change a person's identity number or an account's holder (each also
+    /// a warning, with the old and the new value).
+    #[serde(default)]
+    pub conflicts: u64,
     /// Time spent on the file, validation and store writes included.
     #[serde(default)]
     pub seconds: f64,
@@ -60,6 +74,10 @@ impl IngestSummary {
             t.loaded += f.loaded;
             t.rejected += f.rejected;
             t.warnings += f.warnings;
+            t.new += f.new;
+            t.updated += f.updated;
+            t.unchanged += f.unchanged;
+            t.conflicts += f.conflicts;
             t.seconds += f.seconds;
         }
         t
@@ -68,17 +86,28 @@ impl IngestSummary {
     /// A fixed-width table for the terminal.
     pub fn to_table(&self) -> String {
         let mut s = format!(
-            "{:<22} {:>12} {:>12} {:>10} {:>10} {:>12}\n",
-            "file", "read", "loaded", "rejected", "warnings", "rows/s"
+            "{:<22} {:>12} {:>12} {:>10} {:>10} {:>12} {:>10} {:>10} {:>12}\n",
+            "file",
+            "read",
+            "loaded",
+            "rejected",
+            "warnings",
+            "new",
+            "updated",
+            "unchanged",
+            "rows/s"
         );
         for f in self.files.iter().chain(std::iter::once(&self.totals())) {
             s.push_str(&format!(
-                "{:<22} {:>12} {:>12} {:>10} {:>10} {:>12.0}\n",
+                "{:<22} {:>12} {:>12} {:>10} {:>10} {:>12} {:>10} {:>10} {:>12.0}\n",
                 f.file,
                 f.read,
                 f.loaded,
                 f.rejected,
                 f.warnings,
+                f.new,
+                f.updated,
+                f.unchanged,
                 f.read as f64 / f.seconds.max(1e-9)
             ));
         }

@@ -211,8 +211,11 @@ impl<'a> Row<'a> {
 
     fn id(&self, name: &str) -> Result<String, RowError> {
         let s = self.required(name)?;
-        if s.contains('\u{1f}') {
-            return Err(RowError::new(name, "id contains a control character"));
+        if let Some(c) = s.chars().find(|c| c.is_control()) {
+            return Err(RowError::new(
+                name,
+                format!("id contains the control character U+{:04X}", u32::from(c)),
+            ));
         }
         Ok(s.to_owned())
     }
@@ -291,8 +294,8 @@ impl<'a> Row<'a> {
     fn date(&self, name: &str) -> Result<Option<NaiveDate>, RowError> {
         self.get(name)?
             .map(|s| {
-                NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map_err(|_| RowError::new(name, format!("not a YYYY-MM-DD date: `{s}`")))
+                parse_date(s)
+                    .ok_or_else(|| RowError::new(name, format!("not a YYYY-MM-DD date: `{s}`")))
             })
             .transpose()
     }
@@ -370,9 +373,34 @@ impl<'a> Row<'a> {
     }
 }
 
+/// Whether `s` starts with `YYYY-MM-DD` digit for digit (chrono alone takes `24-01-01` for the
+/// year 24 and `2024-1-5` for a date).
+fn has_full_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+}
+
+/// Parses a `YYYY-MM-DD` date: four-digit year, two-digit month and day.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    if s.len() != 10 || !has_full_date(s) {
+        return None;
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
 /// Parses an ISO 8601 timestamp to microseconds since the epoch; the flag says whether it carried
 /// an offset (one without is read as exchange time, +08:00).
 pub fn parse_timestamp(s: &str) -> Option<(i64, bool)> {
+    if !has_full_date(s) {
+        return None;
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some((t.timestamp_micros(), true));
     }
@@ -849,6 +877,45 @@ mod tests {
         let (z, _) = parse_timestamp("2024-03-01T01:30:00.123456Z").unwrap();
         assert_eq!(a, z);
         assert_eq!(a % 1_000_000, 123_456);
+    }
+
+    #[test]
+    fn dates_are_yyyy_mm_dd_digit_for_digit() {
+        let h = ["account_id", "holder_id", "open_date"];
+        for bad in [
+            "24-01-01",
+            "2024-1-05",
+            "2024-01-5",
+            "+2024-01-05",
+            "2024-01-05x",
+        ] {
+            let e = row(Table::Accounts, &h, &["A1", "P1", bad]).unwrap_err();
+            assert_eq!(e.column, "open_date", "{bad}");
+            assert_eq!(e.reason, format!("not a YYYY-MM-DD date: `{bad}`"));
+        }
+        let (rec, _) = row(Table::Accounts, &h, &["A1", "P1", "0999-12-31"]).unwrap();
+        let Record::Account(a) = rec else { panic!() };
+        assert_eq!(a.open_date, NaiveDate::from_ymd_opt(999, 12, 31));
+        assert!(parse_timestamp("24-03-01T09:30:00+08:00").is_none());
+        assert!(parse_timestamp("2024-3-01 09:30:00").is_none());
+    }
+
+    #[test]
+    fn control_characters_in_ids_are_rejected() {
+        let h = ["account_id", "holder_id", "member_id"];
+        for (cells, col) in [
+            (["A\u{0}1", "P1", ""], "account_id"),
+            (["A1", "P\u{7}1", ""], "holder_id"),
+            (["A1", "P1", "M\u{7f}"], "member_id"),
+            (["A1", "P\u{85}1", ""], "holder_id"),
+        ] {
+            let e = row(Table::Accounts, &h, &cells).unwrap_err();
+            assert_eq!(e.column, col, "{cells:?}");
+            assert!(
+                e.reason.starts_with("id contains the control character U+"),
+                "{e:?}"
+            );
+        }
     }
 
     #[test]

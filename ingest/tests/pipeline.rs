@@ -64,7 +64,10 @@ fn bad_input_rows_are_loaded_or_rejected_as_the_fixture_readme_says() {
         find("accounts.csv", "unknown account type `personal`").column,
         "account_type"
     );
-    assert_eq!(find("accounts.csv", "cells, the header 6").line, 9);
+    assert_eq!(
+        find("accounts.csv", "cells, more than the header's 6").line,
+        9
+    );
     assert_eq!(find("persons.csv", "conflicting content").line, 8);
     assert_eq!(find("persons.csv", "required cell is empty").line, 9);
     assert_eq!(
@@ -390,15 +393,271 @@ fn gbk_and_bom_files_read_the_same_as_utf8() {
     assert_eq!(read_name(&utf, Encoding::Utf8), (Some("张三".into()), 0));
     assert_eq!(read_name(&gbk, Encoding::Gbk), (Some("张三".into()), 0));
     assert_eq!(read_name(&bom, Encoding::Utf8), (Some("张三".into()), 0));
-    // GBK read as UTF-8 is not silently garbled: the rows say why they cannot be used.
+    // GBK read as UTF-8 is not silently garbled, nor half loaded: the file is refused as a
+    // whole with the hint, and nothing of the run is stored.
     let store = RedbStore::open(&tmp.path().join("store-wrong")).unwrap();
-    let s = ingest_dir(&gbk, &store, &opts()).unwrap();
-    assert!(s.totals().rejected > 0);
-    let r = store.last_rejects().unwrap();
+    let err = ingest_dir(&gbk, &store, &opts()).unwrap_err();
+    assert!(err.is_input_error());
+    let msg = err.to_string();
     assert!(
-        r.iter().any(|r| r.reason.contains("--encoding gbk")),
-        "{r:?}"
+        msg.contains("persons.csv") && msg.contains("--encoding gbk"),
+        "{msg}"
     );
+    assert_eq!(store.ingest_runs().unwrap().len(), 0);
+    assert_eq!(store.count(Table::Persons).unwrap(), 0);
+}
+
+#[test]
+fn a_file_in_the_wrong_encoding_is_refused_as_a_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let utf = tmp.path().join("utf");
+    write_small(&utf, "张三");
+    // UTF-8 read as GBK would load every row with a garbled name.
+    let store = RedbStore::open(&tmp.path().join("s1")).unwrap();
+    let gbk = IngestOptions {
+        encoding: Encoding::Gbk,
+        progress: false,
+    };
+    let err = ingest_dir(&utf, &store, &gbk).unwrap_err();
+    assert!(matches!(err, IngestError::WrongEncoding { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("persons.csv") && msg.contains("without --encoding gbk"),
+        "{msg}"
+    );
+    assert_eq!(store.ingest_runs().unwrap().len(), 0);
+    assert_eq!(store.count(Table::Accounts).unwrap(), 0);
+    // A GB18030 file with one ASCII row among Chinese names, read as UTF-8.
+    let gb = tmp.path().join("gb");
+    fs::create_dir_all(&gb).unwrap();
+    let text = "person_id,name\nP1,张三\nP2,李四\nP3,Smith\nP4,王五\n";
+    let (bytes, _, bad) = encoding_rs::GB18030.encode(text);
+    assert!(!bad);
+    fs::write(gb.join("persons.csv"), &bytes).unwrap();
+    fs::write(gb.join("accounts.csv"), "account_id,holder_id\nA1,P3\n").unwrap();
+    let store = RedbStore::open(&tmp.path().join("s2")).unwrap();
+    let err = ingest_dir(&gb, &store, &opts()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("persons.csv: 3 of the 3 rows with non-ASCII text are not valid UTF-8")
+            && msg.contains("--encoding gbk"),
+        "{msg}"
+    );
+    assert_eq!(store.ingest_runs().unwrap().len(), 0);
+    assert_eq!(store.count(Table::Persons).unwrap(), 0);
+    // One broken row among UTF-8 names is only that row's defect.
+    let one = tmp.path().join("one");
+    fs::create_dir_all(&one).unwrap();
+    let mut p = "person_id,name\nP1,张三\nP2,李四\n".as_bytes().to_vec();
+    p.extend(b"P3,\xff\xfe\n");
+    fs::write(one.join("persons.csv"), p).unwrap();
+    fs::write(one.join("accounts.csv"), "account_id,holder_id\nA1,P1\n").unwrap();
+    let store = RedbStore::open(&tmp.path().join("s3")).unwrap();
+    let s = ingest_dir(&one, &store, &opts()).unwrap();
+    assert_eq!(counts(&s, "persons.csv"), (3, 2, 1, 0));
+}
+
+fn accounts_with(lines: &[(usize, &str)], rows: usize) -> String {
+    let mut text = String::from("account_id,holder_id,account_type\n");
+    for i in 0..rows {
+        // The header is line 1, so row i is on line i + 2.
+        match lines.iter().find(|(l, _)| *l == i + 2) {
+            Some((_, row)) => text.push_str(row),
+            None => text.push_str(&format!("A{i},P1,individual")),
+        }
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn an_unterminated_quote_costs_one_row_and_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    fs::create_dir_all(&data).unwrap();
+    fs::write(
+        data.join("persons.csv"),
+        "person_id,name\nP1,\"Lee, Ann\"\n",
+    )
+    .unwrap();
+    let text = accounts_with(
+        &[(5, "A3,\"P1,individual"), (900, "A898,P1,\"individual\"")],
+        3000,
+    );
+    fs::write(data.join("accounts.csv"), text).unwrap();
+    let store = RedbStore::open(&tmp.path().join("store")).unwrap();
+    let s = ingest_dir(&data, &store, &opts()).unwrap();
+    assert_eq!(counts(&s, "accounts.csv"), (3000, 2999, 1, 0));
+    let r = store.last_rejects().unwrap();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(
+        (r[0].line, r[0].reason.as_str(), r[0].raw.as_str()),
+        (
+            5,
+            "unterminated quote opened on line 5",
+            "A3,\"P1,individual"
+        )
+    );
+    let Some(Record::Person(p)) = store.get(Table::Persons, "P1").unwrap() else {
+        panic!()
+    };
+    assert_eq!(p.name.as_deref(), Some("Lee, Ann"));
+}
+
+#[test]
+fn short_rows_and_duplicate_columns_are_not_silently_accepted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    fs::create_dir_all(&data).unwrap();
+    fs::write(data.join("persons.csv"), "person_id\nP1\n").unwrap();
+    fs::write(
+        data.join("accounts.csv"),
+        accounts_with(&[(3, "A1,P1"), (4, "A2,P1,individual,extra")], 4),
+    )
+    .unwrap();
+    let store = RedbStore::open(&tmp.path().join("store")).unwrap();
+    let s = ingest_dir(&data, &store, &opts()).unwrap();
+    assert_eq!(counts(&s, "accounts.csv"), (4, 2, 2, 0));
+    let r = store.last_rejects().unwrap();
+    let reasons: Vec<(u64, &str)> = r.iter().map(|r| (r.line, r.reason.as_str())).collect();
+    assert_eq!(
+        reasons,
+        [
+            (3, "row has 2 cells, fewer than the header's 3"),
+            (4, "row has 4 cells, more than the header's 3"),
+        ]
+    );
+    fs::write(
+        data.join("accounts.csv"),
+        "account_id,holder_id,status,holder_id\nA1,P1,active,P2\n",
+    )
+    .unwrap();
+    let err = ingest_dir(&data, &store, &opts()).unwrap_err();
+    assert!(err.is_input_error());
+    assert!(
+        err.to_string()
+            .ends_with("accounts.csv: line 1: column `holder_id` appears twice (columns 2 and 4)"),
+        "{err}"
+    );
+    assert_eq!(store.ingest_runs().unwrap().len(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_contract_file_that_exists_but_cannot_be_read_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&tmp.path().join("store")).unwrap();
+    /// What the case expects the error to say, and how it spoils `trades.csv` in a folder.
+    type Case<'a> = (&'a str, &'a dyn Fn(&Path));
+    let cases: [Case; 3] = [
+        ("symbolic link to a file that does not exist", &|p| {
+            std::os::unix::fs::symlink(p.join("nowhere.csv"), p.join("trades.csv")).unwrap();
+        }),
+        ("symbolic link that cannot be followed", &|p| {
+            std::os::unix::fs::symlink(p.join("trades.csv"), p.join("trades.csv")).unwrap();
+        }),
+        ("a folder, not a file", &|p| {
+            fs::create_dir(p.join("trades.csv")).unwrap();
+        }),
+    ];
+    for (i, (reason, make)) in cases.iter().enumerate() {
+        let data = tmp.path().join(format!("d{i}"));
+        write_small(&data, "张三");
+        make(&data);
+        let err = ingest_dir(&data, &store, &opts()).unwrap_err();
+        assert!(err.is_input_error(), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(&format!(
+                "{}: cannot be read",
+                data.join("trades.csv").display()
+            )) && msg.contains(reason),
+            "{msg}"
+        );
+    }
+    // The required file as a folder says so too.
+    let data = tmp.path().join("acc");
+    fs::create_dir_all(data.join("accounts.csv")).unwrap();
+    let msg = ingest_dir(&data, &store, &opts()).unwrap_err().to_string();
+    assert!(
+        msg.contains("accounts.csv: cannot be read: it is a folder"),
+        "{msg}"
+    );
+    assert_eq!(store.ingest_runs().unwrap().len(), 0);
+}
+
+#[test]
+fn a_second_folder_is_compared_with_the_store_and_changed_identities_are_warned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&tmp.path().join("store")).unwrap();
+    let d1 = tmp.path().join("d1");
+    fs::create_dir_all(&d1).unwrap();
+    fs::write(
+        d1.join("persons.csv"),
+        "person_id,name,id_number\nP1,张三,11010519491231002X\nP2,李四,\n",
+    )
+    .unwrap();
+    fs::write(d1.join("entities.csv"), "entity_id,name\nE1,甲公司\n").unwrap();
+    fs::write(
+        d1.join("accounts.csv"),
+        "account_id,holder_id\nA1,P1\nA2,P2\n",
+    )
+    .unwrap();
+    fs::write(
+        d1.join("shareholdings.csv"),
+        "owner_id,entity_id,share_pct\nP1,E1,62\n",
+    )
+    .unwrap();
+    let s = ingest_dir(&d1, &store, &opts()).unwrap();
+    let f = |s: &ingest::IngestSummary, file: &str| {
+        let f = s.files.iter().find(|f| f.file == file).unwrap().clone();
+        (f.new, f.updated, f.unchanged, f.conflicts)
+    };
+    assert_eq!(f(&s, "persons.csv"), (2, 0, 0, 0));
+    // The second folder: P1 with another identity number, P2 unchanged, A1 re-pointed, a new
+    // holder of E1 whose share adds up with the stored one.
+    let d2 = tmp.path().join("d2");
+    fs::create_dir_all(&d2).unwrap();
+    fs::write(
+        d2.join("persons.csv"),
+        "person_id,name,id_number\nP1,张三,110105194912310021\nP2,李四,\nP3,王五,\n",
+    )
+    .unwrap();
+    fs::write(
+        d2.join("accounts.csv"),
+        "account_id,holder_id\nA1,P3\nA2,P2\n",
+    )
+    .unwrap();
+    fs::write(
+        d2.join("shareholdings.csv"),
+        "owner_id,entity_id,share_pct\nP3,E1,50\n",
+    )
+    .unwrap();
+    let s = ingest_dir(&d2, &store, &opts()).unwrap();
+    assert_eq!(f(&s, "persons.csv"), (1, 1, 1, 1));
+    assert_eq!(f(&s, "accounts.csv"), (0, 1, 1, 1));
+    assert_eq!(f(&s, "shareholdings.csv"), (1, 0, 0, 0));
+    let w: Vec<String> = store
+        .last_warnings()
+        .unwrap()
+        .into_iter()
+        .map(|w| format!("{}:{}:{}: {}", w.file, w.line, w.column, w.message))
+        .collect();
+    assert!(
+        w.contains(&"persons.csv:2:id_number: identity number of person `P1` changed: the store has `11010519491231002X`, this file `110105194912310021`".to_string()),
+        "{w:#?}"
+    );
+    assert!(
+        w.contains(&"accounts.csv:2:holder_id: holder of account `A1` changed: the store has `P1`, this file `P3`".to_string()),
+        "{w:#?}"
+    );
+    assert!(
+        w.contains(&"shareholdings.csv:0:share_pct: shareholdings of entity `E1` add up to 112.00% (62.00% of it held in the store from earlier ingests)".to_string()),
+        "{w:#?}"
+    );
+    for f in &s.files {
+        assert_eq!(f.new + f.updated + f.unchanged, f.loaded, "{}", f.file);
+    }
 }
 
 /// A cell that may be right or broken in one of the ways the contract names.

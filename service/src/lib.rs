@@ -199,7 +199,17 @@ pub fn analyze(
     };
     let mut analysis = detectors::analysis::run(&g, &input, &opts.config, stage)?;
     let results = &mut analysis.results;
-    results.created_at = chrono::Utc::now().to_rfc3339();
+    // To the second (reports show it; nanoseconds only clutter), and later than the analysis it
+    // replaces even when both ran within one second: the time also names the analysis.
+    let mut now = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 0);
+    if let Some(prev) = replaced
+        .as_ref()
+        .and_then(|r| chrono::DateTime::parse_from_rfc3339(&r.created_at).ok())
+        && now <= prev
+    {
+        now = chrono::SubsecRound::trunc_subsecs(prev.to_utc(), 0) + chrono::TimeDelta::seconds(1);
+    }
+    results.created_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     results.timings.insert(
         0,
         StageTiming {
