@@ -64,7 +64,8 @@ def main():
             else:
                 metric = compute
                 if family == "components":
-                    result = f"{med(row, side, 'components'):,.0f} components"
+                    k = med(row, side, "components")
+                    result = f"{k:,.0f} component{'' if k == 1 else 's'}"
                 elif family == "leiden":
                     f1 = med_scored(row, side, "best_f1")
                     result = (f"best F1 {f1:.4f}, {med_scored(row, side, 'matched_jaccard_0_5'):.3f} "
