@@ -29,6 +29,7 @@ use graph_core::{NodeId, PropertyGraph};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{LouvainConfig, Quality, louvain};
+use crate::components::UnionFind;
 use crate::embed::Embeddings;
 use crate::evidence::{Criterion, Evidence, EvidenceGraph, ItemKey, Signal, SignalKind};
 
@@ -101,35 +102,6 @@ pub struct Assembly {
     /// Items whose links were dropped because they join controllers nothing else joins, with
     /// how many anchors they reach.
     pub hubs: Vec<(ItemKey, usize)>,
-}
-
-#[derive(Clone)]
-struct UnionFind(Vec<u32>);
-
-impl UnionFind {
-    fn new(n: usize) -> Self {
-        Self((0..n as u32).collect())
-    }
-    fn find(&mut self, x: u32) -> u32 {
-        let mut r = x;
-        while self.0[r as usize] != r {
-            r = self.0[r as usize];
-        }
-        let mut y = x;
-        while self.0[y as usize] != r {
-            let next = self.0[y as usize];
-            self.0[y as usize] = r;
-            y = next;
-        }
-        r
-    }
-    fn union(&mut self, a: u32, b: u32) {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra != rb {
-            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
-            self.0[hi as usize] = lo;
-        }
-    }
 }
 
 /// Combines independent weights.

@@ -7,6 +7,7 @@
 //! - [`evidence`]: links between accounts, each signal coded by criterion C1–C8 and weighted.
 //! - [`embed`]: FastRP relationship embeddings and similar-account search.
 //! - [`cluster`]: community detection and embedding-aware splitting.
+//! - [`components`]: connected components by union-find.
 //! - [`groups`]: suspected groups from links and embeddings, scored, explained, with stable ids.
 //! - [`flows`]: identical-amount fund-flow structures (cycles, fan-in, fan-out, chains).
 //! - [`surveillance`]: group positions, opening, self-trades and cancellations against the limits,
@@ -20,6 +21,7 @@
 pub mod analysis;
 pub mod behaviour;
 pub mod cluster;
+pub mod components;
 pub mod control;
 pub mod embed;
 pub mod eval;
