@@ -359,7 +359,8 @@ pub struct EvidenceConfig {
     pub executive: f32,
     pub supervisor: f32,
     pub fund_manager: f32,
-    /// Two entities with the same legal representative.
+    /// Two entities with the same legal representative; two sharing another officer weigh as
+    /// the weaker of the two roles, at most this.
     pub shared_legal_rep: f32,
     pub order_placer: f32,
     pub fund_transfer: f32,
@@ -729,29 +730,35 @@ pub fn collect_links(
     }
     let sphere = |p: NodeId| sphere_of.get(&p).cloned().unwrap_or_else(|| held(g, p));
 
-    // Officers: the officer's sphere with the entity's accounts, and entities sharing a legal rep.
+    // Officers: the officer's sphere with the entity's accounts, and entities sharing an officer
+    // (C3: "or the two share the same one"): two companies with one legal representative, one
+    // director or one senior manager. A shared position weighs as the weaker of the two roles,
+    // two legal representatives as `shared_legal_rep`.
+    let officer_weight = |role: OfficerRole| match role {
+        OfficerRole::LegalRep => cfg.legal_rep,
+        OfficerRole::Director => cfg.director,
+        OfficerRole::Executive => cfg.executive,
+        OfficerRole::Supervisor => cfg.supervisor,
+        OfficerRole::FundManager => cfg.fund_manager,
+    };
     for person in g.nodes_of_kind(NodeKind::Person) {
         let own = sphere(person);
-        let mut legal_rep_of = Vec::new();
+        // Each entity once, with the person's strongest role in it.
+        let mut roles_in: Vec<(NodeId, OfficerRole)> = Vec::new();
         for adj in g.out_of(person, EdgeKind::Officer) {
             let EdgeData::Officer { role } = g.edge(adj.edge).data else {
                 continue;
             };
-            let weight = match role {
-                OfficerRole::LegalRep => cfg.legal_rep,
-                OfficerRole::Director => cfg.director,
-                OfficerRole::Executive => cfg.executive,
-                OfficerRole::Supervisor => cfg.supervisor,
-                OfficerRole::FundManager => cfg.fund_manager,
-            };
             let theirs = held(g, adj.node);
-            if role == OfficerRole::LegalRep {
-                legal_rep_of.push(adj.node);
+            match roles_in.iter_mut().find(|(e, _)| *e == adj.node) {
+                Some((_, r)) if officer_weight(role) > officer_weight(*r) => *r = role,
+                Some(_) => {}
+                None => roles_in.push((adj.node, role)),
             }
             c.add_cross(&own, &theirs, || Signal {
                 kind: SignalKind::Officer,
                 criterion: Criterion::C3,
-                weight,
+                weight: officer_weight(role),
                 evidence: Evidence::Officer {
                     person,
                     entity: adj.node,
@@ -760,24 +767,33 @@ pub fn collect_links(
                 },
             });
         }
-        if legal_rep_of.len() > 1 && legal_rep_of.len() as u32 <= cfg.max_spread {
-            let factor = cfg.spread_factor(legal_rep_of.len() as u32);
-            let w = cfg.shared_legal_rep * factor;
+        if roles_in.len() > 1 && roles_in.len() as u32 <= cfg.max_spread {
+            let factor = cfg.spread_factor(roles_in.len() as u32);
             if factor < 1.0 {
-                let reached = legal_rep_of.iter().flat_map(|e| held(g, *e)).collect();
+                let reached = roles_in.iter().flat_map(|(e, _)| held(g, *e)).collect();
                 c.discounted
                     .push((ItemKey::Officer(person), reached, factor));
             }
-            for (i, &e1) in legal_rep_of.iter().enumerate() {
-                for &e2 in &legal_rep_of[i + 1..] {
+            for (i, &(e1, r1)) in roles_in.iter().enumerate() {
+                for &(e2, r2) in &roles_in[i + 1..] {
+                    let (role, weight) = if r1 == OfficerRole::LegalRep && r2 == r1 {
+                        (r1, cfg.shared_legal_rep)
+                    } else {
+                        let weaker = if officer_weight(r1) <= officer_weight(r2) {
+                            r1
+                        } else {
+                            r2
+                        };
+                        (weaker, officer_weight(weaker).min(cfg.shared_legal_rep))
+                    };
                     c.add_cross(&held(g, e1), &held(g, e2), || Signal {
                         kind: SignalKind::Officer,
                         criterion: Criterion::C3,
-                        weight: w,
+                        weight: weight * factor,
                         evidence: Evidence::Officer {
                             person,
                             entity: e2,
-                            role: OfficerRole::LegalRep,
+                            role,
                             shared: true,
                         },
                     });
@@ -1347,6 +1363,56 @@ mod tests {
         let (x, y) = (g.find(a).unwrap(), g.find(b).unwrap());
         let key = if x < y { (x, y) } else { (y, x) };
         ev.links.iter().find(|l| (l.a, l.b) == key)
+    }
+
+    #[test]
+    fn companies_sharing_an_officer_are_linked_by_the_weaker_role() {
+        use graph_core::model::{Entity, Officer};
+        let mut b = GraphBuilder::new();
+        let officer = |b: &mut GraphBuilder, p: &str, e: &str, role: OfficerRole| {
+            b.add_record(&Record::Officer(Officer {
+                person_id: p.into(),
+                entity_id: e.into(),
+                role,
+                extra: Extra::new(),
+            }));
+        };
+        for p in ["D", "S"] {
+            b.add_record(&person(p));
+        }
+        for e in ["E1", "E2", "E3", "E4"] {
+            b.add_record(&Record::Entity(Entity {
+                entity_id: e.into(),
+                name: None,
+                uscc: None,
+                kind: None,
+                registered_capital: None,
+                established: None,
+                status: None,
+                extra: Extra::new(),
+            }));
+            b.add_record(&account(&format!("A{e}"), e));
+        }
+        // D directs E1 and is a senior manager of E2; S supervises E3 and E4.
+        officer(&mut b, "D", "E1", OfficerRole::Director);
+        officer(&mut b, "D", "E2", OfficerRole::Executive);
+        officer(&mut b, "S", "E3", OfficerRole::Supervisor);
+        officer(&mut b, "S", "E4", OfficerRole::Supervisor);
+        let g = b.finish();
+        let cfg = EvidenceConfig::default();
+        let ev = collect_links(&g, &[], &[], &[], &[], &[], &cfg);
+        let shared = link(&g, &ev, "AE1", "AE2").expect("one director and manager of both");
+        assert_eq!(shared.criteria(), [Criterion::C3].into_iter().collect());
+        assert!((shared.weight - cfg.director.min(cfg.executive)).abs() < 1e-6);
+        assert!(matches!(
+            shared.signals[0].evidence,
+            Evidence::Officer { shared: true, .. }
+        ));
+        // Any one criterion is enough: a shared director joins at the default operating point.
+        assert!(shared.weight >= crate::groups::GroupConfig::default().link_threshold);
+        let weak = link(&g, &ev, "AE3", "AE4").expect("one supervisor of both");
+        assert!((weak.weight - cfg.supervisor).abs() < 1e-6);
+        assert!(link(&g, &ev, "AE1", "AE3").is_none());
     }
 
     #[test]
