@@ -11,9 +11,11 @@ use crate::behaviour::{self, TradeEvent};
 use crate::control::{ControlAnalysis, ControlConfig};
 use crate::embed::{Embeddings, FastRpConfig, fast_rp};
 use crate::evidence::{
-    ControlFact, EvidenceConfig, EvidenceGraph, MatchedFact, SyncFact, collect_links,
+    ControlFact, EvidenceConfig, EvidenceGraph, Findings, MatchedFact, SyncFact, collect_links,
 };
-use crate::flows::{FlowConfig, TransferEvent, identical_amount_flows, similar_amount_fans};
+use crate::flows::{
+    FlowConfig, TransferEvent, group_flows, identical_amount_flows, similar_amount_fans,
+};
 use crate::groups::{Group, GroupConfig, assemble, compare_with_reported, stable_ids};
 use crate::resolution;
 use crate::results::{
@@ -116,8 +118,13 @@ pub fn run(
     // tie together: a crowd of such accounts trading at one moment is a group's, not the
     // market's, and does not explain their meeting (see `behaviour`).
     let known = {
-        let without_trading =
-            collect_links(g, &facts, input.transfers, &[], &[], &[], &cfg.evidence);
+        let without_trading = collect_links(
+            g,
+            &facts,
+            input.transfers,
+            &Findings::default(),
+            &cfg.evidence,
+        );
         let mut known: behaviour::Known = AHashMap::new();
         for l in &without_trading.links {
             known.entry(l.a).or_default().insert(l.b);
@@ -172,9 +179,12 @@ pub fn run(
         g,
         &facts,
         input.transfers,
-        &flows,
-        &sync,
-        &matched,
+        &Findings {
+            flows: &flows,
+            sync: &sync,
+            matched: &matched,
+            ..Findings::default()
+        },
         &cfg.evidence,
     );
     timed("evidence", &mut timings, t);
@@ -190,6 +200,7 @@ pub fn run(
     timed("groups", &mut timings, t);
 
     let mut evidence = evidence;
+    let (mut sync, mut matched) = (sync, matched);
     if !groups.is_empty() && !input.trades.is_empty() {
         stage("group behaviour");
         let t = Instant::now();
@@ -208,22 +219,53 @@ pub fn run(
             "accounts trading with a group"
         );
         if !more_sync.is_empty() || !more_matched.is_empty() {
-            let mut sync = sync;
-            let mut matched = matched;
             sync.extend(more_sync);
             matched.extend(more_matched);
             evidence = collect_links(
                 g,
                 &facts,
                 input.transfers,
-                &flows,
-                &sync,
-                &matched,
+                &Findings {
+                    flows: &flows,
+                    sync: &sync,
+                    matched: &matched,
+                    ..Findings::default()
+                },
                 &cfg.evidence,
             );
             groups = assemble(g, &evidence, Some(&embeddings), &cfg.groups).groups;
         }
         timed("group behaviour", &mut timings, t);
+    }
+    if !groups.is_empty() && !input.transfers.is_empty() {
+        stage("group flows");
+        let t = Instant::now();
+        let group_of: AHashMap<NodeId, u32> = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(gi, gr)| gr.accounts.iter().map(move |a| (*a, gi as u32)))
+            .collect();
+        let found = group_flows(input.transfers, &group_of);
+        tracing::info!(
+            accounts = found.len(),
+            "accounts whose money moves within one group"
+        );
+        if !found.is_empty() {
+            evidence = collect_links(
+                g,
+                &facts,
+                input.transfers,
+                &Findings {
+                    flows: &flows,
+                    group_flows: &found,
+                    sync: &sync,
+                    matched: &matched,
+                },
+                &cfg.evidence,
+            );
+            groups = assemble(g, &evidence, Some(&embeddings), &cfg.groups).groups;
+        }
+        timed("group flows", &mut timings, t);
     }
 
     stage("results");

@@ -21,7 +21,7 @@ use graph_core::{EdgeData, EdgeKind, NodeData, NodeId, NodeKind, PropertyGraph};
 use serde::{Deserialize, Serialize};
 
 use crate::control::{ControlBasis, ControlClaim};
-use crate::flows::{FlowPattern, FlowShape, TransferEvent};
+use crate::flows::{FlowPattern, FlowShape, GroupFlow, TransferEvent};
 
 /// The exchange's control criteria.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -153,6 +153,16 @@ pub enum Evidence {
     },
     /// Fund transfers between the accounts, both directions summed.
     Transfers { count: u32, total: f64 },
+    /// Most of one account's fund transfers are with one group's accounts, the other one
+    /// among them (`flows::group_flows`).
+    GroupFlow {
+        /// The group's accounts it moved money with, and all its counterparties.
+        members: u32,
+        counterparties: u32,
+        /// Its transfers with the group's accounts, and their total.
+        transfers: u32,
+        total: f64,
+    },
     /// Both accounts take part in one structure of identical-amount transfers.
     Flow {
         amount: f64,
@@ -228,7 +238,10 @@ impl Signal {
                 last_ts.hash(&mut h);
                 ItemKey::Flow(h.finish())
             }
-            Evidence::Transfers { .. } | Evidence::Sync { .. } | Evidence::Matched { .. } => {
+            Evidence::Transfers { .. }
+            | Evidence::GroupFlow { .. }
+            | Evidence::Sync { .. }
+            | Evidence::Matched { .. } => {
                 let (x, y) = if a < b { (a, b) } else { (b, a) };
                 ItemKey::Pair(self.kind, x, y)
             }
@@ -605,16 +618,29 @@ fn held(g: &PropertyGraph, subject: NodeId) -> Vec<NodeId> {
     }
 }
 
+/// What the behaviour and flow detectors found, for [`collect_links`]; empty by default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Findings<'a> {
+    pub flows: &'a [FlowPattern],
+    pub group_flows: &'a [GroupFlow],
+    pub sync: &'a [SyncFact],
+    pub matched: &'a [MatchedFact],
+}
+
 /// Builds the evidence graph.
 pub fn collect_links(
     g: &PropertyGraph,
     control: &[ControlFact],
     transfers: &[TransferEvent],
-    flows: &[FlowPattern],
-    sync: &[SyncFact],
-    matched: &[MatchedFact],
+    found: &Findings<'_>,
     cfg: &EvidenceConfig,
 ) -> EvidenceGraph {
+    let Findings {
+        flows,
+        group_flows,
+        sync,
+        matched,
+    } = *found;
     let mut c = Collector {
         g,
         cfg,
@@ -1040,6 +1066,29 @@ pub fn collect_links(
         );
     }
 
+    // An account whose money moves mostly with one group's accounts: weighed as transfers with
+    // as many counterparties as it has group accounts among them, undiscounted (it is quiet:
+    // they are at least half of all it has), and as one item with its pair's own transfers.
+    for f in group_flows {
+        let weight = (cfg.transfer_base + cfg.transfer_step * f.members.saturating_sub(1) as f32)
+            .min(cfg.transfer_max);
+        c.add(
+            f.account,
+            f.member,
+            Signal {
+                kind: SignalKind::Transfers,
+                criterion: Criterion::C8,
+                weight,
+                evidence: Evidence::GroupFlow {
+                    members: f.members,
+                    counterparties: f.counterparties,
+                    transfers: f.transfers,
+                    total: f.total,
+                },
+            },
+        );
+    }
+
     for f in flows {
         let weight = if f.transfers.len() >= 3 {
             cfg.flow_more
@@ -1400,7 +1449,7 @@ mod tests {
         officer(&mut b, "S", "E4", OfficerRole::Supervisor);
         let g = b.finish();
         let cfg = EvidenceConfig::default();
-        let ev = collect_links(&g, &[], &[], &[], &[], &[], &cfg);
+        let ev = collect_links(&g, &[], &[], &Findings::default(), &cfg);
         let shared = link(&g, &ev, "AE1", "AE2").expect("one director and manager of both");
         assert_eq!(shared.criteria(), [Criterion::C3].into_iter().collect());
         assert!((shared.weight - cfg.director.min(cfg.executive)).abs() < 1e-6);
@@ -1438,7 +1487,7 @@ mod tests {
             t(6, "A6", "A7", 2_500.0),
         ];
         let cfg = EvidenceConfig::default();
-        let ev = collect_links(&g, &[], &transfers, &[], &[], &[], &cfg);
+        let ev = collect_links(&g, &[], &transfers, &Findings::default(), &cfg);
 
         // The spouse tie reaches the account Q places orders for (Q's sphere).
         let spouse = link(&g, &ev, "A1", "A2").expect("a link through Q's sphere");
@@ -1488,7 +1537,7 @@ mod tests {
             }
         }
         let cfg = EvidenceConfig::default();
-        let ev = collect_links(&g, &[], &transfers, &[], &[], &[], &cfg);
+        let ev = collect_links(&g, &[], &transfers, &Findings::default(), &cfg);
         let l = link(&g, &ev, "A20", "A21").unwrap();
         // Nine counterparties against four at full weight.
         let full = cfg.transfer_base + cfg.transfer_step;

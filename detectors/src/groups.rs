@@ -702,7 +702,7 @@ pub fn stable_ids(groups: &[Vec<String>], previous: &[(String, Vec<String>)]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{EvidenceConfig, SyncFact, collect_links};
+    use crate::evidence::{EvidenceConfig, Findings, SyncFact, collect_links};
     use graph_core::GraphBuilder;
     use graph_core::model::{
         Account, AuthRole, Authorization, Entity, Extra, IdentifierKind, IdentifierObs, Person,
@@ -799,7 +799,16 @@ mod tests {
                 }
             })
             .collect();
-        let ev = collect_links(g, &facts, &[], &[], &sync, &[], &EvidenceConfig::default());
+        let ev = collect_links(
+            g,
+            &facts,
+            &[],
+            &Findings {
+                sync: &sync,
+                ..Findings::default()
+            },
+            &EvidenceConfig::default(),
+        );
         assemble(g, &ev, None, &GroupConfig::default())
     }
 

@@ -168,6 +168,14 @@ pub enum SignalDetail {
         count: u32,
         total: f64,
     },
+    /// Most of one account's transfers are with the group's accounts: `members` of its
+    /// `counterparties`, in `transfers` transfers totalling `total`.
+    GroupFlow {
+        members: u32,
+        counterparties: u32,
+        transfers: u32,
+        total: f64,
+    },
     /// Transfers of one exact amount among several accounts; `shape`: Cycle, FanIn or Chain.
     Flow {
         transfers: u32,
@@ -410,6 +418,20 @@ pub fn signal_record(
             },
             vec![],
         ),
+        Evidence::GroupFlow {
+            members,
+            counterparties,
+            transfers,
+            total,
+        } => (
+            SignalDetail::GroupFlow {
+                members: *members,
+                counterparties: *counterparties,
+                transfers: *transfers,
+                total: *total,
+            },
+            vec![],
+        ),
         Evidence::Flow {
             amount,
             shape,
@@ -543,6 +565,15 @@ impl SignalDetail {
             SignalDetail::Transfers { count, total } => {
                 format!("{count} fund transfer(s) totalling {total:.2} CNY")
             }
+            SignalDetail::GroupFlow {
+                members,
+                counterparties,
+                transfers,
+                total,
+            } => format!(
+                "{transfers} fund transfer(s) totalling {total:.2} CNY with {members} of the \
+                 group's accounts, {members} of its {counterparties} counterparties"
+            ),
             SignalDetail::Flow {
                 transfers,
                 amount,

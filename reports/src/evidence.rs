@@ -202,6 +202,15 @@ pub fn describe<'a>(lang: Lang, detail: &SignalDetail, english: &'a str) -> Cow<
         SignalDetail::Transfers { count, total } => {
             format!("资金划转 {count} 笔，合计 {total:.2} 元")
         }
+        SignalDetail::GroupFlow {
+            members,
+            counterparties,
+            transfers,
+            total,
+        } => format!(
+            "与本组 {members} 个账户资金划转 {transfers} 笔，合计 {total:.2} 元\
+             （其 {counterparties} 个对手账户中的 {members} 个）"
+        ),
         SignalDetail::Flow {
             transfers,
             amount,
@@ -301,6 +310,15 @@ mod tests {
                 total: 1_500_000.0
             }),
             "资金划转 3 笔，合计 1500000.00 元"
+        );
+        assert_eq!(
+            d(SignalDetail::GroupFlow {
+                members: 3,
+                counterparties: 4,
+                transfers: 5,
+                total: 250_000.0
+            }),
+            "与本组 3 个账户资金划转 5 笔，合计 250000.00 元（其 4 个对手账户中的 3 个）"
         );
         assert_eq!(
             d(SignalDetail::Matched {
