@@ -372,8 +372,8 @@ pub struct EvidenceConfig {
     pub executive: f32,
     pub supervisor: f32,
     pub fund_manager: f32,
-    /// Two entities with the same legal representative; two sharing another officer weigh as
-    /// the weaker of the two roles, at most this.
+    /// Two entities with the same legal representative; two sharing another officer in the same
+    /// role weigh as that role, at most this.
     pub shared_legal_rep: f32,
     pub order_placer: f32,
     pub fund_transfer: f32,
@@ -758,8 +758,9 @@ pub fn collect_links(
 
     // Officers: the officer's sphere with the entity's accounts, and entities sharing an officer
     // (C3: "or the two share the same one"): two companies with one legal representative, one
-    // director or one senior manager. A shared position weighs as the weaker of the two roles,
-    // two legal representatives as `shared_legal_rep`.
+    // director, one senior manager or one supervisor in the same role in both. A shared
+    // position weighs as the role does, at most `shared_legal_rep` (a shared legal
+    // representative's weight).
     let officer_weight = |role: OfficerRole| match role {
         OfficerRole::LegalRep => cfg.legal_rep,
         OfficerRole::Director => cfg.director,
@@ -802,15 +803,15 @@ pub fn collect_links(
             }
             for (i, &(e1, r1)) in roles_in.iter().enumerate() {
                 for &(e2, r2) in &roles_in[i + 1..] {
-                    let (role, weight) = if r1 == OfficerRole::LegalRep && r2 == r1 {
-                        (r1, cfg.shared_legal_rep)
+                    // One role in both: "is director of both holders" says exactly that.
+                    if r1 != r2 {
+                        continue;
+                    }
+                    let role = r1;
+                    let weight = if role == OfficerRole::LegalRep {
+                        cfg.shared_legal_rep
                     } else {
-                        let weaker = if officer_weight(r1) <= officer_weight(r2) {
-                            r1
-                        } else {
-                            r2
-                        };
-                        (weaker, officer_weight(weaker).min(cfg.shared_legal_rep))
+                        officer_weight(role).min(cfg.shared_legal_rep)
                     };
                     c.add_cross(&held(g, e1), &held(g, e2), || Signal {
                         kind: SignalKind::Officer,
@@ -1415,7 +1416,7 @@ mod tests {
     }
 
     #[test]
-    fn companies_sharing_an_officer_are_linked_by_the_weaker_role() {
+    fn companies_sharing_an_officer_in_one_role_are_linked() {
         use graph_core::model::{Entity, Officer};
         let mut b = GraphBuilder::new();
         let officer = |b: &mut GraphBuilder, p: &str, e: &str, role: OfficerRole| {
@@ -1442,17 +1443,18 @@ mod tests {
             }));
             b.add_record(&account(&format!("A{e}"), e));
         }
-        // D directs E1 and is a senior manager of E2; S supervises E3 and E4.
+        // D directs E1 and E2 and is a senior manager of E3; S supervises E3 and E4.
         officer(&mut b, "D", "E1", OfficerRole::Director);
-        officer(&mut b, "D", "E2", OfficerRole::Executive);
+        officer(&mut b, "D", "E2", OfficerRole::Director);
+        officer(&mut b, "D", "E3", OfficerRole::Executive);
         officer(&mut b, "S", "E3", OfficerRole::Supervisor);
         officer(&mut b, "S", "E4", OfficerRole::Supervisor);
         let g = b.finish();
         let cfg = EvidenceConfig::default();
         let ev = collect_links(&g, &[], &[], &Findings::default(), &cfg);
-        let shared = link(&g, &ev, "AE1", "AE2").expect("one director and manager of both");
+        let shared = link(&g, &ev, "AE1", "AE2").expect("one director of both");
         assert_eq!(shared.criteria(), [Criterion::C3].into_iter().collect());
-        assert!((shared.weight - cfg.director.min(cfg.executive)).abs() < 1e-6);
+        assert!((shared.weight - cfg.director).abs() < 1e-6);
         assert!(matches!(
             shared.signals[0].evidence,
             Evidence::Officer { shared: true, .. }
@@ -1461,6 +1463,7 @@ mod tests {
         assert!(shared.weight >= crate::groups::GroupConfig::default().link_threshold);
         let weak = link(&g, &ev, "AE3", "AE4").expect("one supervisor of both");
         assert!((weak.weight - cfg.supervisor).abs() < 1e-6);
+        // Director of one, senior manager of the other: not one role shared.
         assert!(link(&g, &ev, "AE1", "AE3").is_none());
     }
 
