@@ -488,16 +488,15 @@ fn control(path: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// SplitMix64, for the generators.
-struct Rng(u64);
+/// The generators' random numbers: SplitMix64 (rand_xoshiro's), seeded with the seed itself.
+struct Rng(rand_xoshiro::SplitMix64);
 
 impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(rand_xoshiro::rand_core::SeedableRng::seed_from_u64(seed))
+    }
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        rand_xoshiro::rand_core::RngCore::next_u64(&mut self.0)
     }
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
@@ -511,7 +510,7 @@ impl Rng {
 /// nodes, the rest between random nodes, no self-loops; nodes renumbered in order of first
 /// appearance, so every node in `0..k` appears.
 fn gen_edges(out: &str, nodes: usize, edges: usize, seed: u64) -> Result<(), Failure> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut dense = vec![u32::MAX; nodes];
     let mut next = 0u32;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(out)?);
@@ -550,7 +549,7 @@ fn gen_edges(out: &str, nodes: usize, edges: usize, seed: u64) -> Result<(), Fai
 /// level (cycles), a few hubs; one to three owners per company, stakes to two decimals adding
 /// up to at most 100%. Equity only, so that every side applies the same rule.
 fn gen_ownership(out: &str, entities: usize, persons: usize, seed: u64) -> Result<(), Failure> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let level = |i: usize| match i * 100 / entities {
         0..60 => 0,
         60..85 => 1,
