@@ -7,7 +7,7 @@ use std::time::Instant;
 use ahash::AHashMap;
 use graph_core::{NodeId, PropertyGraph};
 
-use crate::behaviour::{self, TradeEvent};
+use crate::behaviour::{self, TradeEvent, group_bursts};
 use crate::control::{ControlAnalysis, ControlConfig};
 use crate::embed::{Embeddings, FastRpConfig, fast_rp};
 use crate::evidence::{
@@ -237,15 +237,37 @@ pub fn run(
         }
         timed("group behaviour", &mut timings, t);
     }
+    let mut bursts = Vec::new();
+    if !groups.is_empty() && !input.trades.is_empty() {
+        stage("group bursts");
+        let t = Instant::now();
+        bursts = group_bursts(input.trades, &group_index(&groups), &cfg.behaviour.bursts);
+        tracing::info!(
+            accounts = bursts.len(),
+            "accounts trading in a group's bursts"
+        );
+        if !bursts.is_empty() {
+            evidence = collect_links(
+                g,
+                &facts,
+                input.transfers,
+                &Findings {
+                    flows: &flows,
+                    group_bursts: &bursts,
+                    sync: &sync,
+                    matched: &matched,
+                    ..Findings::default()
+                },
+                &cfg.evidence,
+            );
+            groups = assemble(g, &evidence, Some(&embeddings), &cfg.groups).groups;
+        }
+        timed("group bursts", &mut timings, t);
+    }
     if !groups.is_empty() && !input.transfers.is_empty() {
         stage("group flows");
         let t = Instant::now();
-        let group_of: AHashMap<NodeId, u32> = groups
-            .iter()
-            .enumerate()
-            .flat_map(|(gi, gr)| gr.accounts.iter().map(move |a| (*a, gi as u32)))
-            .collect();
-        let found = group_flows(input.transfers, &group_of);
+        let found = group_flows(input.transfers, &group_index(&groups));
         tracing::info!(
             accounts = found.len(),
             "accounts whose money moves within one group"
@@ -258,6 +280,7 @@ pub fn run(
                 &Findings {
                     flows: &flows,
                     group_flows: &found,
+                    group_bursts: &bursts,
                     sync: &sync,
                     matched: &matched,
                 },
@@ -291,6 +314,15 @@ pub fn run(
         groups,
         results,
     })
+}
+
+/// Each group's accounts, mapped to the group's index.
+fn group_index(groups: &[Group]) -> AHashMap<NodeId, u32> {
+    groups
+        .iter()
+        .enumerate()
+        .flat_map(|(gi, gr)| gr.accounts.iter().map(move |a| (*a, gi as u32)))
+        .collect()
 }
 
 /// Trading between each group, its accounts taken as one, and the accounts in no group: the

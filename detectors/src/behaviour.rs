@@ -10,6 +10,8 @@
 //!   often than the order book would pair them by chance, with their round trips.
 //! - [`detect`]: both of the above on one shared sorted view of the tape, run side by side.
 //! - [`wash_trades`]: given a group assignment, the trades inside each group.
+//! - [`group_bursts`]: given a group assignment, the accounts in no group that keep trading in
+//!   the group's bursts (many of its accounts in one contract and direction within seconds).
 //! - [`TradeIndex`]: an index built once, answering [`TradeIndex::account_stats`] cheaply.
 //! - [`synth`]: a synthetic market with planted pairs, for tests and benchmarks.
 //!
@@ -131,6 +133,7 @@
 //! to about a third of a second; 64 of its 100 planted pairs (lags up to 2 s) are found, with no
 //! false pair. In the 200k-trade market all are found.
 
+mod bursts;
 mod market;
 mod matched;
 mod poisson;
@@ -144,6 +147,7 @@ use std::time::Instant;
 use graph_core::NodeId;
 use serde::{Deserialize, Serialize};
 
+pub use bursts::{BurstConfig, GroupBurst, group_bursts};
 pub use matched::{MatchedConfig, MatchedPair, MatchedReport, matched_pairs};
 pub use poisson::poisson_significance;
 pub use stats::{AccountStats, Counterparty, TradeIndex};
@@ -177,6 +181,8 @@ pub struct BehaviourConfig {
     pub sync: SyncConfig,
     /// Matched trades.
     pub matched: MatchedConfig,
+    /// Accounts joining a group's bursts.
+    pub bursts: BurstConfig,
 }
 
 /// What [`detect`] found.

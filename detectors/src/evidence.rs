@@ -20,6 +20,7 @@ use graph_core::model::{AuthRole, IdentifierKind, OfficerRole, RelationKind};
 use graph_core::{EdgeData, EdgeKind, NodeData, NodeId, NodeKind, PropertyGraph};
 use serde::{Deserialize, Serialize};
 
+use crate::behaviour::GroupBurst;
 use crate::control::{ControlBasis, ControlClaim};
 use crate::flows::{FlowPattern, FlowShape, GroupFlow, TransferEvent};
 
@@ -179,6 +180,19 @@ pub enum Evidence {
         significance: f64,
         examples: Vec<(u32, u32)>,
     },
+    /// One account trades in a group's bursts (many of its accounts in one contract and direction
+    /// within seconds) beyond chance, the other one among those trading there
+    /// (`behaviour::group_bursts`).
+    GroupBurst {
+        /// The group's bursts it traded in, of them the ones the other account traded in, and
+        /// the group's bursts in all.
+        joined: u32,
+        with_member: u32,
+        bursts: u32,
+        expected: f64,
+        significance: f64,
+        examples: Vec<(u32, u32)>,
+    },
     /// The accounts trade with each other beyond chance.
     Matched {
         trades: u32,
@@ -241,6 +255,7 @@ impl Signal {
             Evidence::Transfers { .. }
             | Evidence::GroupFlow { .. }
             | Evidence::Sync { .. }
+            | Evidence::GroupBurst { .. }
             | Evidence::Matched { .. } => {
                 let (x, y) = if a < b { (a, b) } else { (b, a) };
                 ItemKey::Pair(self.kind, x, y)
@@ -623,6 +638,7 @@ fn held(g: &PropertyGraph, subject: NodeId) -> Vec<NodeId> {
 pub struct Findings<'a> {
     pub flows: &'a [FlowPattern],
     pub group_flows: &'a [GroupFlow],
+    pub group_bursts: &'a [GroupBurst],
     pub sync: &'a [SyncFact],
     pub matched: &'a [MatchedFact],
 }
@@ -638,6 +654,7 @@ pub fn collect_links(
     let Findings {
         flows,
         group_flows,
+        group_bursts,
         sync,
         matched,
     } = *found;
@@ -1128,6 +1145,27 @@ pub fn collect_links(
             },
         );
     }
+    // An account trading in a group's bursts: one signal to the group's account it traded
+    // beside most, weighed as a synchronised pair at the same significance.
+    for f in group_bursts {
+        c.add(
+            f.account,
+            f.member,
+            Signal {
+                kind: SignalKind::SyncTrading,
+                criterion: Criterion::C8,
+                weight: cfg.behaviour_weight(f.significance, f.threshold),
+                evidence: Evidence::GroupBurst {
+                    joined: f.joined,
+                    with_member: f.with_member,
+                    bursts: f.bursts,
+                    expected: f.expected,
+                    significance: f.significance,
+                    examples: f.examples.clone(),
+                },
+            },
+        );
+    }
     for m in matched {
         c.add(
             m.a,
@@ -1178,7 +1216,9 @@ pub fn collect_links(
 /// than `full_weight_spread` others keeps, as its factor, the larger of `full_weight_spread /
 /// partners` and the share of its partners it has other evidence with (of at least `confirm_min`,
 /// neither an IP, a family tie nor another trading signal); a pair's trading signal is scaled by
-/// the smaller of its two accounts' factors.
+/// the smaller of its two accounts' factors. A group-burst signal is neither counted nor
+/// scaled: it is tested once per group and account with the market's busy moments left out
+/// (`behaviour::group_bursts`), and the group's account it names stands for the whole group.
 fn discount_busy_traders(
     pairs: &mut AHashMap<(NodeId, NodeId), Vec<Signal>>,
     full: u32,
@@ -1186,8 +1226,10 @@ fn discount_busy_traders(
 ) {
     for kind in [SignalKind::SyncTrading, SignalKind::MatchedTrading] {
         let mut partners: AHashMap<NodeId, (u32, u32)> = AHashMap::new();
+        let pairwise =
+            |s: &Signal| s.kind == kind && !matches!(s.evidence, Evidence::GroupBurst { .. });
         for (&(a, b), signals) in pairs.iter() {
-            if !signals.iter().any(|s| s.kind == kind) {
+            if !signals.iter().any(pairwise) {
                 continue;
             }
             let other = signals.iter().any(|s| {
@@ -1222,7 +1264,7 @@ fn discount_busy_traders(
         for (&(a, b), signals) in pairs.iter_mut() {
             let f = factor(a).min(factor(b));
             if f < 1.0 {
-                for s in signals.iter_mut().filter(|s| s.kind == kind) {
+                for s in signals.iter_mut().filter(|s| pairwise(s)) {
                     s.weight *= f;
                 }
             }

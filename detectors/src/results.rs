@@ -189,6 +189,16 @@ pub enum SignalDetail {
         expected: f64,
         significance: f64,
     },
+    /// Trading in `joined` of the group's `bursts` (many of its accounts in one contract and
+    /// direction within seconds), `with_member` of them beside the other account, against the
+    /// number expected by chance.
+    GroupBurst {
+        joined: u32,
+        with_member: u32,
+        bursts: u32,
+        expected: f64,
+        significance: f64,
+    },
     /// Trades with each other against the number expected by chance.
     Matched {
         trades: u32,
@@ -463,6 +473,26 @@ pub fn signal_record(
                 .flat_map(|(x, y)| [trade_ids(*x), trade_ids(*y)])
                 .collect(),
         ),
+        Evidence::GroupBurst {
+            joined,
+            with_member,
+            bursts,
+            expected,
+            significance,
+            examples,
+        } => (
+            SignalDetail::GroupBurst {
+                joined: *joined,
+                with_member: *with_member,
+                bursts: *bursts,
+                expected: *expected,
+                significance: *significance,
+            },
+            examples
+                .iter()
+                .flat_map(|(x, y)| [trade_ids(*x), trade_ids(*y)])
+                .collect(),
+        ),
         Evidence::Matched {
             trades,
             volume,
@@ -588,6 +618,17 @@ impl SignalDetail {
                 significance,
             } => format!(
                 "{windows} synchronised trading windows (expected {expected:.2} by chance, -log10 p = {significance:.1})"
+            ),
+            SignalDetail::GroupBurst {
+                joined,
+                with_member,
+                bursts,
+                expected,
+                significance,
+            } => format!(
+                "traded in {joined} of the group's {bursts} bursts (many of its accounts in one \
+                 contract and direction within seconds), {with_member} of them beside this \
+                 account (expected {expected:.2} by chance, -log10 p = {significance:.1})"
             ),
             SignalDetail::Matched {
                 trades,

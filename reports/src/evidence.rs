@@ -226,6 +226,16 @@ pub fn describe<'a>(lang: Lang, detail: &SignalDetail, english: &'a str) -> Cow<
         } => format!(
             "同步交易时间窗 {windows} 个（随机预期 {expected:.2} 个，-log10 p = {significance:.1}）"
         ),
+        SignalDetail::GroupBurst {
+            joined,
+            with_member,
+            bursts,
+            expected,
+            significance,
+        } => format!(
+            "参与本组 {bursts} 次集中同向交易（多个账户数秒内同一合约同一方向）中的 {joined} 次，\
+             其中 {with_member} 次与该账户同时（随机预期 {expected:.2} 次，-log10 p = {significance:.1}）"
+        ),
         SignalDetail::Matched {
             trades,
             volume,
@@ -329,6 +339,17 @@ mod tests {
                 significance: 17.2
             }),
             "相互成交 12 笔（340 手，往返 5 次；随机预期 0.03，-log10 p = 17.2）"
+        );
+        assert_eq!(
+            d(SignalDetail::GroupBurst {
+                joined: 4,
+                with_member: 3,
+                bursts: 45,
+                expected: 0.03,
+                significance: 7.6
+            }),
+            "参与本组 45 次集中同向交易（多个账户数秒内同一合约同一方向）中的 4 次，\
+             其中 3 次与该账户同时（随机预期 0.03 次，-log10 p = 7.6）"
         );
         assert_eq!(
             d(SignalDetail::Sync {

@@ -274,7 +274,7 @@ fn every_stored_signal_carries_the_detail_of_its_kind() {
                     ("same_holder", D::SameHolder { .. })
                     | ("transfers", D::Transfers { .. })
                     | ("fund_flow", D::Flow { .. })
-                    | ("sync_trading", D::Sync { .. })
+                    | ("sync_trading", D::Sync { .. } | D::GroupBurst { .. })
                     | ("matched_trading", D::Matched { .. }) => true,
                     _ => false,
                 };
