@@ -596,8 +596,21 @@ export class GraphView {
     const edges = this.graph
       .filterEdges((_, a) => a.kind !== "EVIDENCE")
       .map((e) => ({ source: this.graph.source(e), target: this.graph.target(e), kind: this.graph.getEdgeAttribute(e, "kind") }));
+    // Fold rows at the canvas width, or wider when that makes the drawing too tall for the
+    // canvas: the fold with the largest scale at fit (at most 1) wins.
     const pad = this.renderer.getSetting("stagePadding") ?? 30;
-    const result = layered(boxes, edges, { maxWidth: Math.max(240, width - 2 * pad - 20), top: this.top });
+    const availW = Math.max(240, width - 2 * pad - 20);
+    const availH = Math.max(160, height - 2 * pad - 20);
+    let result: ReturnType<typeof layered> | null = null;
+    let scale = 0;
+    for (const m of [1, 1.5, 2, 3, 4, 6, 8, 12, 16]) {
+      const trial = layered(boxes, edges, { maxWidth: availW * m, top: this.top });
+      const s = Math.min(1, availW / (trial.bbox.x2 - trial.bbox.x1 || 1), availH / (trial.bbox.y2 - trial.bbox.y1 + LABEL_HEIGHT || 1));
+      if (s <= scale) break;
+      [result, scale] = [trial, s];
+      if (s >= 1 || trial.bands === 1) break;
+    }
+    if (!result) result = layered(boxes, edges, { maxWidth: availW, top: this.top });
     this.ranks = result.ranks;
     // Sigma's y axis points up: the top layer gets the largest y. The node sits at the top of its
     // box, its label under it.

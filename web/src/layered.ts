@@ -161,17 +161,26 @@ export function layered(nodes: LayeredNode[], edges: LayeredEdge[], options: Lay
     }
   }
 
-  // Rows: a layer above the fold is one row; below it, one row per band.
+  // Rows: a layer above the fold is one row; below it, one row per band and layer present in
+  // the band (a band without hubs has no hub row), bands half a row apart.
   const rowHeight = Math.max(...nodes.map((n) => n.height)) + gapY;
-  const foldedRanks = firstWide >= 0 ? rankCount - firstWide : 0;
   const rows = new Map<string, { y: number; ids: string[] }>();
+  const rowY = new Map<string, number>();
+  if (firstWide >= 0) {
+    const present = Array.from({ length: bands }, () => new Set<number>());
+    for (let r = firstWide; r < rankCount; r++) for (const id of layers[r]) present[band.get(id)!].add(r);
+    let y = firstWide * rowHeight;
+    present.forEach((set, b) => {
+      if (set.size === 0) return;
+      [...set].sort((x, z) => x - z).forEach((r, i) => rowY.set(`${r}/${b}`, y + i * rowHeight));
+      y += set.size * rowHeight + rowHeight / 2;
+    });
+  }
   for (let r = 0; r < rankCount; r++) {
     for (const id of layers[r]) {
       const b = firstWide >= 0 && r >= firstWide ? band.get(id)! : -1;
-      const y =
-        b < 0 ? r * rowHeight : firstWide * rowHeight + b * (foldedRanks * rowHeight + rowHeight / 2) + (r - firstWide) * rowHeight;
       const key = `${r}/${b}`;
-      if (!rows.has(key)) rows.set(key, { y, ids: [] });
+      if (!rows.has(key)) rows.set(key, { y: b < 0 ? r * rowHeight : rowY.get(key)!, ids: [] });
       rows.get(key)!.ids.push(id);
     }
   }
