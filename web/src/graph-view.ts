@@ -191,6 +191,15 @@ export interface LayoutReport {
   nodes: { id: string; kind: string; rank: number; box: Box }[];
 }
 
+/** The hover mark of the layered view: a ring round the node, no label (the view writes those). */
+function drawHoverRing(context: CanvasRenderingContext2D, data: { x: number; y: number; size: number }): void {
+  context.beginPath();
+  context.arc(data.x, data.y, data.size + 3, 0, 2 * Math.PI);
+  context.strokeStyle = "#0f172a";
+  context.lineWidth = 2;
+  context.stroke();
+}
+
 /** A stable pseudo-random number in [0, 1) from a string, so first layouts repeat. */
 function hash01(text: string, salt = 0): number {
   let h = 2166136261 ^ salt;
@@ -262,8 +271,9 @@ export class GraphView {
       zIndex: true,
       nodeReducer: (node, data) => this.reduceNode(node, data),
       edgeReducer: (edge, data) => this.reduceEdge(edge, data),
-      // The layered view writes its labels itself (see `placeLabels`).
-      ...(this.layeredMode ? { renderLabels: false, renderEdgeLabels: false } : {}),
+      // The layered view writes its labels itself (see `placeLabels`); hovering rings the node
+      // instead of drawing a second label over them.
+      ...(this.layeredMode ? { renderLabels: false, renderEdgeLabels: false, defaultDrawNodeHover: drawHoverRing } : {}),
     });
     if (this.layeredMode) {
       this.labelLayer = document.createElement("div");
@@ -273,13 +283,19 @@ export class GraphView {
       container.dataset.pairwise = "collapsed";
       this.renderer.on("afterRender", () => this.scheduleLabels());
     }
-    this.renderer.on("clickNode", ({ node, event }) => {
-      const original = event.original as MouseEvent;
+    const onNode = (node: string, shift: boolean): void => {
       const synthetic = this.graph.getNodeAttribute(node, "synthetic") === true;
-      if (original.shiftKey && this.selected && this.selected !== node) {
+      if (shift && this.selected && this.selected !== node) {
         // A path is the API's to explain: evidence hubs are the view's own.
         if (!synthetic && this.graph.getNodeAttribute(this.selected, "synthetic") !== true) void this.explainPath(this.selected, node);
       } else void this.select(node, !synthetic && (this.options.expandOnClick ?? true));
+    };
+    this.renderer.on("clickNode", ({ node, event }) => onNode(node, (event.original as MouseEvent).shiftKey));
+    // Sigma takes a second click soon after the first for a double click (and zooms): on a node,
+    // a click on another node is a click (select, or explain the path with Shift).
+    this.renderer.on("doubleClickNode", ({ node, event, preventSigmaDefault }) => {
+      preventSigmaDefault();
+      if (node !== this.selected) onNode(node, (event.original as MouseEvent).shiftKey);
     });
     this.renderer.on("clickStage", () => this.clearPath());
     this.renderer.on("enterNode", ({ node }) => {
