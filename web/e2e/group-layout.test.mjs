@@ -19,6 +19,12 @@ const SLACK = 0.5;
 
 const intersect = (a, b) => a.x1 < b.x2 - SLACK && b.x1 < a.x2 - SLACK && a.y1 < b.y2 - SLACK && b.y1 < a.y2 - SLACK;
 const within = (a, outer) => a.x1 >= outer.x1 - SLACK && a.y1 >= outer.y1 - SLACK && a.x2 <= outer.x2 + SLACK && a.y2 <= outer.y2 + SLACK;
+/** The share of the nodes inside the canvas whose label is shown. */
+function labelledShare(d) {
+  const shown = new Set(d.labels.map((l) => l.for));
+  const inside = d.nodes.filter((n) => within(n.box, d.canvas));
+  return inside.length ? inside.filter((n) => shown.has(`n:${n.id}`)).length / inside.length : 0;
+}
 const show = (b) => `[${Math.round(b.x1)},${Math.round(b.y1)} – ${Math.round(b.x2)},${Math.round(b.y2)}]`;
 
 /**
@@ -80,8 +86,11 @@ async function drawing(page) {
   });
 }
 
-/** Every way the drawing is not readable, as sentences (empty when it is). */
-function problems(d, { controller, allLabels }) {
+/**
+ * Every way the drawing is not readable, as sentences (empty when it is). `zoomed`: the camera is
+ * zoomed in, so nodes may lie outside the canvas; labels must still stay in it.
+ */
+function problems(d, { controller, allLabels, zoomed = false }) {
   const out = [];
   for (let i = 0; i < d.labels.length; i++) {
     for (let j = i + 1; j < d.labels.length; j++) {
@@ -96,6 +105,7 @@ function problems(d, { controller, allLabels }) {
       if (l.for !== `n:${n.id}` && intersect(l.box, n.box)) out.push(`label "${l.text}" ${show(l.box)} covers node ${n.id} ${show(n.box)}`);
     }
   }
+  if (zoomed) return out;
   for (const n of d.nodes) {
     if (!within(n.box, d.canvas)) out.push(`node ${n.id} ${show(n.box)} leaves the canvas ${show(d.canvas)}`);
     if (intersect(n.box, d.legend)) out.push(`node ${n.id} ${show(n.box)} is under the legend ${show(d.legend)}`);
@@ -201,6 +211,18 @@ describe("group layout on groups of 2, 8, 40 and 200 accounts", () => {
       await page.waitForTimeout(500);
       const fitted = problems(await drawing(page), { controller: group.controller.id, allLabels: size <= 8 });
       assert.deepEqual(fitted.slice(0, 12), [], `${fitted.length} problems after zoom to fit`);
+
+      // Zoomed in, labels are placed again: more of them, still none over another or off the canvas.
+      await page.evaluate(() => window.ctrlgraphView.renderer.getCamera().setState({ x: 0.5, y: 0.6, ratio: 0.4, angle: 0 }));
+      await page.waitForTimeout(300);
+      const zoomed = await drawing(page);
+      const zoomProblems = problems(zoomed, { controller: group.controller.id, allLabels: false, zoomed: true });
+      assert.deepEqual(zoomProblems.slice(0, 12), [], `${zoomProblems.length} problems zoomed in`);
+      const [atFit, zoomedIn] = [labelledShare(d), labelledShare(zoomed)];
+      Object.assign(figures[size], { labelledShareAtFit: atFit, labelledShareZoomedIn: zoomedIn });
+      if (size <= 8) assert.equal(atFit, 1, "every node labelled at fit");
+      else assert.ok(zoomedIn > atFit, `zooming in labels more of the nodes on screen (${zoomedIn} > ${atFit})`);
+      await screenshot(page, `group-layout-${size}-zoomed`);
       assert.deepEqual(errors, [], "no errors in the browser console");
       await context.close();
     });

@@ -712,8 +712,7 @@ export class GraphView {
     const inside = (b: Box): boolean => b.x1 >= 1 && b.y1 >= 1 && b.x2 <= width - 1 && b.y2 <= height - 1;
     const labels: { key: string; text: string; font: string; x: number; y: number; box: Box; edge: boolean }[] = [];
     let total = 0;
-    const tryPlace = (key: string, text: string, font: string, height_: number, spots: { x: number; y: number }[], own?: Box, edge = false): void => {
-      total++;
+    const tryPlace = (key: string, text: string, font: string, height_: number, spots: { x: number; y: number }[], own?: Box, edge = false): boolean => {
       const w = this.textWidth(text, font) + 2 * LABEL_GAP;
       for (const s of spots) {
         // A spot is the label's centre; the box keeps LABEL_GAP of room on each side.
@@ -721,27 +720,37 @@ export class GraphView {
         if (!inside(box) || placed.hits(box) || grid.hits(box, own)) continue;
         placed.add(box);
         labels.push({ key, text, font, x: s.x, y: s.y, box, edge });
-        return;
+        return true;
       }
+      return false;
+    };
+    const hh = LABEL_HEIGHT + LABEL_GAP;
+    const placeNode = (n: (typeof nodes)[number], text: string): boolean => {
+      const w = this.textWidth(text, LABEL_FONT) + 2 * LABEL_GAP;
+      const spots = [
+        { x: n.x, y: n.y + n.r + 1 + hh / 2 },
+        { x: n.x, y: n.y - n.r - 1 - hh / 2 },
+        { x: n.x + n.r + 2 + w / 2, y: n.y },
+        { x: n.x - n.r - 2 - w / 2, y: n.y },
+      ];
+      return tryPlace(`n:${n.id}`, text, LABEL_FONT, hh, spots, nodeBox.get(n.id));
     };
     nodes.sort((a, b) => a.important - b.important || a.y - b.y || a.x - b.x);
+    // Whole labels first, in priority order; then, where a whole label found no room, a shortened
+    // one (a company's name cut to its first characters reads better than no name).
+    const unplaced: (typeof nodes)[number][] = [];
     for (const n of nodes) {
       if (!n.label) continue;
-      const w = this.textWidth(n.label, LABEL_FONT) + 2 * LABEL_GAP;
-      const hh = LABEL_HEIGHT + LABEL_GAP;
-      tryPlace(
-        `n:${n.id}`,
-        n.label,
-        LABEL_FONT,
-        hh,
-        [
-          { x: n.x, y: n.y + n.r + 1 + hh / 2 },
-          { x: n.x, y: n.y - n.r - 1 - hh / 2 },
-          { x: n.x + n.r + 2 + w / 2, y: n.y },
-          { x: n.x - n.r - 2 - w / 2, y: n.y },
-        ],
-        nodeBox.get(n.id),
-      );
+      total++;
+      // Ids and codes cut short say nothing (every account of a group shares a prefix): only names.
+      if (!placeNode(n, n.label) && (n.kind === "PERSON" || n.kind === "ENTITY")) unplaced.push(n);
+    }
+    for (const n of unplaced) {
+      const chars = [...n.label];
+      for (const keep of [Math.ceil(chars.length * 0.6), 6, 4]) {
+        if (keep >= chars.length - 1 || keep < 3) continue;
+        if (placeNode(n, `${chars.slice(0, keep).join("")}…`)) break;
+      }
     }
     {
       this.graph.forEachEdge((id, a, source, target) => {
@@ -756,6 +765,7 @@ export class GraphView {
         const tx = (t2.x1 + t2.x2) / 2;
         const ty = (t2.y1 + t2.y2) / 2;
         const at = (f: number): { x: number; y: number } => ({ x: sx + f * (tx - sx), y: sy + f * (ty - sy) });
+        total++;
         tryPlace(`e:${id}`, a.label, EDGE_LABEL_FONT, 13 + LABEL_GAP, [at(0.5), at(0.35), at(0.65), at(0.2), at(0.8)], undefined, true);
       });
     }
@@ -874,6 +884,11 @@ export class GraphView {
     const out: Partial<EdgeDisplayData> = { ...data, zIndex: data.strength === "STRONG" ? 1 : 0 };
     // Collapsed, pairwise evidence is shown by the structure and the hubs instead.
     if (this.layeredMode && data.kind === "EVIDENCE" && !this.pairwise) out.hidden = true;
+    // Hundreds of holdings fanning out of one controller would paint the canvas dark: thinner, lighter.
+    if (this.layeredMode && this.graph.order > 60 && CONTROL.has(data.kind)) {
+      out.color = "#94a3b8";
+      out.size = 1;
+    }
     if (this.pathEdges) {
       if (this.pathEdges.has(edge)) {
         out.color = "#0f172a";
