@@ -223,6 +223,18 @@ describe("group layout on groups of 2, 8, 40 and 200 accounts", () => {
       if (size <= 8) assert.equal(atFit, 1, "every node labelled at fit");
       else assert.ok(zoomedIn > atFit, `zooming in labels more of the nodes on screen (${zoomedIn} > ${atFit})`);
       await screenshot(page, `group-layout-${size}-zoomed`);
+
+      if (size === 8) {
+        // In Chinese the labels change width: the layout and the labels follow.
+        await page.getByTestId("lang").click();
+        await page.waitForFunction(() => document.querySelector(".glabel-edge")?.textContent.includes("股权"));
+        await page.waitForTimeout(200);
+        const zh = await drawing(page);
+        const zhProblems = problems(zh, { controller: group.controller.id, allLabels: true });
+        assert.deepEqual(zhProblems.slice(0, 12), [], `${zhProblems.length} problems in Chinese`);
+        assert.ok(zh.labels.some((l) => l.text.startsWith("资金流转模式")), "the evidence hub is labelled in Chinese");
+        await screenshot(page, `group-layout-${size}-zh`);
+      }
       assert.deepEqual(errors, [], "no errors in the browser console");
       await context.close();
     });
