@@ -138,7 +138,7 @@ function hubLabel(kind: string, accounts: number): string {
   return `${tDyn("sig", kind)} (${accounts})`;
 }
 
-/** Edge kinds whose labels the layered view writes: holdings, roles, relations, transfers. */
+/** Edge kinds whose labels the layered view writes: holdings, roles, relations, transfers, trades, evidence (when shown). */
 const LABELLED_EDGES = new Set(["OWNS", "CONTROLS", "OFFICER", "RELATION", "AUTHORISED", "TRANSFERS", "TRADED_WITH", "EVIDENCE"]);
 /** Label font of the layered view (the DOM labels and the measurements use the same). */
 const LABEL_FONT = "12px system-ui, 'Noto Sans CJK SC', sans-serif";
@@ -531,7 +531,7 @@ export class GraphView {
     if (this.layeredMode) this.runLayout();
   }
 
-  /** The current view as JSON: nodes with positions, edges with their labels and strength. */
+  /** The current view as JSON: nodes with positions, edges with their labels and strength (what the API returned: no evidence hubs). */
   toJson(meta: Record<string, unknown> = {}): unknown {
     return {
       ...meta,
@@ -542,16 +542,7 @@ export class GraphView {
       edges: this.graph.filterEdges((_, a) => !a.synthetic).map((id) => {
         const a = this.graph.getEdgeAttributes(id);
         const [source, target] = this.graph.extremities(id);
-        return {
-        id,
-        source,
-        target,
-        kind: a.kind,
-        label: a.label,
-        weight: a.weight,
-        strength: a.strength,
-        criterion: a.criterion,
-        };
+        return { id, source, target, kind: a.kind, label: a.label, weight: a.weight, strength: a.strength, criterion: a.criterion };
       }),
     };
   }
@@ -694,7 +685,7 @@ export class GraphView {
 
   /**
    * Places the labels of the layered view: node labels first (under the node, else above, right,
-   * left), then edge labels (at the middle of the edge, else a third or two thirds along it). A
+   * left), then edge labels (at the middle of the edge, else further towards either end). A
    * label goes where it overlaps no other label and no node and stays inside the canvas; where
    * there is no such place it is left out until the camera zooms in. Returns how many were shown.
    */
@@ -752,23 +743,22 @@ export class GraphView {
         if (placeNode(n, `${chars.slice(0, keep).join("")}…`)) break;
       }
     }
-    {
-      this.graph.forEachEdge((id, a, source, target) => {
-        if (a.synthetic || !a.label || !LABELLED_EDGES.has(a.kind)) return;
-        const d = this.renderer.getEdgeDisplayData(id);
-        if (!d || d.hidden) return;
-        const s = nodeBox.get(source);
-        const t2 = nodeBox.get(target);
-        if (!s || !t2) return;
-        const sx = (s.x1 + s.x2) / 2;
-        const sy = (s.y1 + s.y2) / 2;
-        const tx = (t2.x1 + t2.x2) / 2;
-        const ty = (t2.y1 + t2.y2) / 2;
-        const at = (f: number): { x: number; y: number } => ({ x: sx + f * (tx - sx), y: sy + f * (ty - sy) });
-        total++;
-        tryPlace(`e:${id}`, a.label, EDGE_LABEL_FONT, 13 + LABEL_GAP, [at(0.5), at(0.35), at(0.65), at(0.2), at(0.8)], undefined, true);
-      });
-    }
+    // Edge labels last: they give way to every node label.
+    this.graph.forEachEdge((id, a, source, target) => {
+      if (a.synthetic || !a.label || !LABELLED_EDGES.has(a.kind)) return;
+      const d = this.renderer.getEdgeDisplayData(id);
+      if (!d || d.hidden) return;
+      const s = nodeBox.get(source);
+      const t2 = nodeBox.get(target);
+      if (!s || !t2) return;
+      const sx = (s.x1 + s.x2) / 2;
+      const sy = (s.y1 + s.y2) / 2;
+      const tx = (t2.x1 + t2.x2) / 2;
+      const ty = (t2.y1 + t2.y2) / 2;
+      const at = (f: number): { x: number; y: number } => ({ x: sx + f * (tx - sx), y: sy + f * (ty - sy) });
+      total++;
+      tryPlace(`e:${id}`, a.label, EDGE_LABEL_FONT, 13 + LABEL_GAP, [at(0.5), at(0.35), at(0.65), at(0.2), at(0.8)], undefined, true);
+    });
     // Write the DOM: one element per label, reused across placements.
     const keep = new Set<string>();
     for (const l of labels) {
