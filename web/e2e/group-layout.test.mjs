@@ -207,14 +207,19 @@ describe("group layout on groups of 2, 8, 40 and 200 accounts", () => {
       }
 
       // Zoom to fit keeps every label inside the canvas.
+      await page.evaluate(() => window.ctrlgraphView.renderer.getCamera().setState({ x: 0.3, y: 0.3, ratio: 2, angle: 0 }));
       await page.getByTestId("fit").click();
-      await page.waitForTimeout(500);
+      await page.waitForFunction(() => {
+        const camera = window.ctrlgraphView.renderer.getCamera();
+        return !camera.isAnimated() && Math.abs(camera.ratio - 1) < 1e-9 && camera.x === 0.5 && camera.y === 0.5;
+      });
+      await page.waitForTimeout(100);
       const fitted = problems(await drawing(page), { controller: group.controller.id, allLabels: size <= 8 });
       assert.deepEqual(fitted.slice(0, 12), [], `${fitted.length} problems after zoom to fit`);
 
       // Zoomed in, labels are placed again: more of them, still none over another or off the canvas.
       await page.evaluate(() => window.ctrlgraphView.renderer.getCamera().setState({ x: 0.5, y: 0.6, ratio: 0.4, angle: 0 }));
-      await page.waitForTimeout(300);
+      await page.waitForTimeout(200);
       const zoomed = await drawing(page);
       const zoomProblems = problems(zoomed, { controller: group.controller.id, allLabels: false, zoomed: true });
       assert.deepEqual(zoomProblems.slice(0, 12), [], `${zoomProblems.length} problems zoomed in`);
