@@ -226,7 +226,7 @@ describe("group layout on groups of 2, 8, 40 and 200 accounts", () => {
       const [atFit, zoomedIn] = [labelledShare(d), labelledShare(zoomed)];
       Object.assign(figures[size], { labelledShareAtFit: atFit, labelledShareZoomedIn: zoomedIn });
       if (size <= 8) assert.equal(atFit, 1, "every node labelled at fit");
-      else assert.ok(zoomedIn > atFit, `zooming in labels more of the nodes on screen (${zoomedIn} > ${atFit})`);
+      else assert.ok(zoomedIn > atFit || zoomedIn === 1, `zooming in labels more of the nodes on screen (${zoomedIn} > ${atFit}), or all`);
       await screenshot(page, `group-layout-${size}-zoomed`);
 
       if (size === 8) {

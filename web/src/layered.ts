@@ -196,10 +196,16 @@ export function layered(nodes: LayeredNode[], edges: LayeredEdge[], options: Lay
     }
   }
   const rowList = [...rows.values()];
-  const widest = rowList.reduce((best, row) => (row.ids.length > best.ids.length ? row : best), rowList[0]);
+  // The widest row stays packed; the others are pulled towards it.
+  const rowWidth = (row: { ids: string[] }): number => row.ids.reduce((sum, id) => sum + width(id), 0);
+  const widest = rowList.reduce((best, row) => (rowWidth(row) > rowWidth(best) ? row : best), rowList[0]);
   const pull = (row: { ids: string[] }): void => {
+    // A node goes under the nodes above it that it hangs from (an account under its holder, a
+    // company under its owners); a node with none above, over the nodes it holds.
     const desired = row.ids.map((id) => {
-      const near = adj.get(id)!;
+      const all = adj.get(id)!;
+      const above = all.filter((m) => ranks.get(m)! < ranks.get(id)!);
+      const near = above.length ? above : all;
       return near.length ? near.reduce((sum, m) => sum + xs.get(m)!, 0) / near.length : xs.get(id)!;
     });
     const n = row.ids.length;
