@@ -226,6 +226,7 @@ describe("group layout on groups of 2, 8, 40 and 200 accounts", () => {
       const [atFit, zoomedIn] = [labelledShare(d), labelledShare(zoomed)];
       Object.assign(figures[size], { labelledShareAtFit: atFit, labelledShareZoomedIn: zoomedIn });
       if (size <= 8) assert.equal(atFit, 1, "every node labelled at fit");
+      if (size === 40) assert.ok(atFit >= 0.9, `nine in ten nodes of the group of 40 labelled at fit (${atFit})`);
       else assert.ok(zoomedIn > atFit || zoomedIn === 1, `zooming in labels more of the nodes on screen (${zoomedIn} > ${atFit}), or all`);
       await screenshot(page, `group-layout-${size}-zoomed`);
 
