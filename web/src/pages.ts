@@ -3,7 +3,7 @@
 
 import { GRAPH_FIELDS, gql, me, neighborhood, setToken, type Connection, type Subgraph, type Viewer } from "./api";
 import { h, replace } from "./dom";
-import { GraphView, legend } from "./graph-view";
+import { evidenceHubs, GraphView, legend, type NodeAttrs } from "./graph-view";
 import { lang, t, tDyn } from "./i18n";
 import { fill, GROUP_DETAIL_FIELDS, loadSubject, renderGroupDetail, renderProfile, renderReview, type GroupDetail } from "./panel";
 
@@ -226,7 +226,8 @@ export function groupsPage(params: URLSearchParams): Page {
 
 /**
  * The graph workspace shared by the group and subject pages: a toolbar, the canvas with its
- * legend, and a side panel with the selected node's profile, an explained path and `extra`.
+ * legend under it (never over the drawing), and a side panel with the selected node's profile,
+ * an explained path and `extra`.
  */
 function workspace(opts: {
   title: () => string;
@@ -234,6 +235,11 @@ function workspace(opts: {
   load: () => Promise<Subgraph>;
   extra: (panel: HTMLElement) => void;
   initialSelection?: string;
+  /** Lay out in layers (a group's structure of control), with pairwise evidence collapsed. */
+  layered?: boolean;
+  /** Called before the loaded graph is drawn, and after. */
+  before?: (view: GraphView) => void;
+  after?: (view: GraphView) => void;
 }): Page {
   const status = h("span", { class: "small", "data-testid": "graph-status" });
   const canvas = h("div", { class: "graph", "data-testid": "graph", "data-view": opts.exportName });
@@ -251,8 +257,23 @@ function workspace(opts: {
   const showStatus = (v: GraphView): void => {
     status.textContent = t("graph.status", { nodes: v.graph.order, edges: v.graph.size });
   };
-  const showProfile = (id: string): void => {
+  const showProfile = (id: string, attrs?: NodeAttrs): void => {
     selected = id;
+    if (attrs?.synthetic && view) {
+      // An evidence hub is the page's own: what it stands for and the accounts it joins.
+      const accounts = view.graph.neighbors(id);
+      replace(
+        profile,
+        h(
+          "div",
+          { class: "profile", "data-testid": "profile", "data-id": id },
+          h("h3", {}, h("span", { class: "kind kind-EVIDENCE" }, t("kind.EVIDENCE")), " ", attrs.label),
+          h("p", { class: "small" }, t("graph.hubinfo")),
+          h("ul", { class: "refs" }, accounts.map((a) => h("li", {}, h("a", { href: `#/subject/${encodeURIComponent(a)}` }, a)))),
+        ),
+      );
+      return;
+    }
     void fill(profile, loadSubject(id), (p) => (p ? renderProfile(p) : h("p", {}, id)));
   };
   const showPath = (): void => {
@@ -268,10 +289,20 @@ function workspace(opts: {
   const chrome = (): void => {
     title.textContent = opts.title();
     hint.textContent = t("graph.hint");
+    const pairwise = opts.layered
+      ? h("button", { type: "button", "data-testid": "pairwise", "aria-pressed": String(view?.pairwiseShown ?? false) }, t(view?.pairwiseShown ? "graph.pairwise.hide" : "graph.pairwise.show"))
+      : null;
+    pairwise?.addEventListener("click", () => {
+      if (!view) return;
+      const shown = view.togglePairwise();
+      pairwise.textContent = t(shown ? "graph.pairwise.hide" : "graph.pairwise.show");
+      pairwise.setAttribute("aria-pressed", String(shown));
+    });
     replace(
       toolbar,
       h("button", { type: "button", "data-testid": "fit", onclick: () => view?.fit() }, t("graph.fit")),
       h("button", { type: "button", "data-testid": "layout", onclick: () => view?.runLayout() }, t("graph.layout")),
+      pairwise,
       h("button", { type: "button", "data-testid": "export-png", onclick: () => void view?.exportPng(opts.exportName) }, t("graph.png")),
       h("button", { type: "button", "data-testid": "export-json", onclick: () => view?.exportJson(opts.exportName) }, t("graph.json")),
       status,
@@ -288,7 +319,7 @@ function workspace(opts: {
   const el = h(
     "main",
     { class: "page workspace" },
-    h("div", { class: "main-col" }, title, toolbar, hint, h("div", { class: "graph-wrap" }, canvas, legendSlot)),
+    h("div", { class: "main-col" }, title, toolbar, hint, h("div", { class: "graph-wrap" }, canvas), legendSlot),
     h("aside", { class: "side" }, profile, pathBox, extra),
   );
   chrome();
@@ -296,7 +327,8 @@ function workspace(opts: {
   // Sigma needs the container in the document to measure it: start on the next frame.
   requestAnimationFrame(() => {
     view = new GraphView(canvas, {
-      onSelect: (id) => showProfile(id),
+      layered: opts.layered,
+      onSelect: (id, attrs) => showProfile(id, attrs),
       onPath: (path, a, b) => {
         lastPath = { path, a, b };
         showPath();
@@ -308,7 +340,9 @@ function workspace(opts: {
       .load()
       .then((sub) => {
         title.textContent = opts.title();
+        if (view) opts.before?.(view);
         view?.reset(sub);
+        if (view) opts.after?.(view);
         canvas.dataset.loaded = "true";
       })
       .catch((e: Error) => {
@@ -369,6 +403,11 @@ export function groupPage(id: string, viewer: Viewer): Page {
     exportName: `group-${id}`,
     load,
     extra,
+    layered: true,
+    before: (view) => view.setTop(group?.controller?.id ?? null),
+    after: (view) => {
+      if (group) view.addHubs(evidenceHubs(group.evidence));
+    },
   });
   return page;
 }
