@@ -15,10 +15,19 @@ use ingest::{IngestOptions, RedbStore, Store, ingest_dir};
 
 /// Ingests a dataset folder into a fresh store, analyses it and evaluates against `truth`.
 fn analyse(dataset: &Path, truth: &[Vec<String>]) -> Metrics {
+    analyse_dataset(dataset, truth, true)
+}
+
+/// [`analyse`]; a dataset that is not `clean` may have rows rejected (they are counted, not lost).
+fn analyse_dataset(dataset: &Path, truth: &[Vec<String>], clean: bool) -> Metrics {
     let tmp = tempfile::tempdir().unwrap();
     let store = RedbStore::open(tmp.path()).unwrap();
     let summary = ingest_dir(dataset, &store, &IngestOptions::default()).unwrap();
-    assert_eq!(summary.totals().rejected, 0, "{summary:?}");
+    let totals = summary.totals();
+    assert_eq!(totals.loaded + totals.rejected, totals.read, "{summary:?}");
+    if clean {
+        assert_eq!(totals.rejected, 0, "{summary:?}");
+    }
     let g = ingest::load::load_graph(&store, false).unwrap();
     let mut transfers = Vec::new();
     store
@@ -169,6 +178,36 @@ fn generated_datasets_meet_the_quality_targets() {
         assert!(m.f1 >= 0.93, "seed {seed}: {m:?}");
         assert!(m.group_recall >= 0.95, "seed {seed}: {m:?}");
     }
+}
+
+/// A dataset from the independent holdout generator (`fixtures/holdout/holdout_gen.py`, written
+/// from the domain brief and the contract without reading the detectors or the Rust generator),
+/// `hard` profile: weak members, noisy identifiers, dirty rows, trading studios whose borrowed
+/// accounts show up only in the studio's bursts. Seed 5 was not looked at while the detectors
+/// were written; at 8,000 accounts it measured F1 0.863 (precision 0.865, recall 0.861), against
+/// 0.760 (recall 0.685) before the group-burst search (`BENCHMARKS.md`).
+#[test]
+fn an_independent_holdout_meets_its_floor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/holdout/holdout_gen.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .args(["--out"])
+        .arg(tmp.path())
+        .args(["--accounts", "8000", "--seed", "5", "--profile", "hard"])
+        .output()
+        .expect("python3 is needed to run the holdout generator (Debian: apt-get install python3)");
+    assert!(
+        out.status.success(),
+        "holdout_gen.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let truth = read_truth(&tmp.path().join("truth.csv"));
+    let m = analyse_dataset(tmp.path(), &truth, false);
+    println!("holdout hard 8k seed 5: {m:?}");
+    assert!(m.f1 >= 0.84, "{m:?}");
+    assert!(m.recall >= 0.82, "{m:?}");
+    assert!(m.precision >= 0.83, "{m:?}");
 }
 
 /// The robustness grid: every generator profile (large groups up to 200 accounts, weak members,

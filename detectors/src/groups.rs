@@ -530,12 +530,21 @@ fn explain(
         .into_iter()
         .map(|(k, w)| (k, if total > 0.0 { score * w / total } else { 0.0 }))
         .collect();
+    // The party reaching the most accounts; between parties reaching as many, control over
+    // an officer (the owner of 60% of every holder, not the legal representative the owner
+    // appointed), then the weight of their evidence.
+    let rank = |basis: &str| match basis {
+        "ultimate controller" => 3,
+        "holder of the accounts" => 2,
+        "authorised on the accounts" => 1,
+        _ => 0,
+    };
     let named = votes
         .into_iter()
         .max_by(|a, b| {
-            (a.1.0.len(), a.1.1)
-                .partial_cmp(&(b.1.0.len(), b.1.1))
-                .unwrap_or(std::cmp::Ordering::Equal)
+            (a.1.0.len(), rank(a.1.2))
+                .cmp(&(b.1.0.len(), rank(b.1.2)))
+                .then(a.1.1.total_cmp(&b.1.1))
                 .then(b.0.cmp(&a.0))
         })
         .map(|(p, (_, _, basis))| (p, basis.to_owned()));
@@ -834,6 +843,32 @@ mod tests {
         assert_eq!(out.groups[0].accounts.len(), 150);
         assert_eq!(out.groups[0].controller, g.find("P0"));
         assert!(out.groups[0].membership.iter().all(|m| *m >= 0.9));
+    }
+
+    #[test]
+    fn the_owner_not_the_legal_representative_is_named_controller() {
+        // One person owns 60% of each of 200 companies; another is the legal representative of
+        // all of them. Both reach every account; the owner controls, the officer is appointed.
+        let mut b = GraphBuilder::new();
+        person(&mut b, "P0");
+        person(&mut b, "R0");
+        for i in 0..200 {
+            entity(&mut b, &format!("E{i}"));
+            owns(&mut b, "P0", &format!("E{i}"), 60.0);
+            b.add_record(&Record::Officer(graph_core::model::Officer {
+                person_id: "R0".into(),
+                entity_id: format!("E{i}"),
+                role: graph_core::model::OfficerRole::LegalRep,
+                extra: Extra::new(),
+            }));
+            account(&mut b, &format!("A{i}"), &format!("E{i}"));
+        }
+        let g = b.finish();
+        let out = analyse(&g, &[]);
+        assert_eq!(out.groups.len(), 1);
+        assert_eq!(out.groups[0].accounts.len(), 200);
+        assert_eq!(out.groups[0].controller, g.find("P0"));
+        assert_eq!(out.groups[0].controller_basis, "ultimate controller");
     }
 
     /// Two controllers with three companies each; agent Z places orders on one account of
