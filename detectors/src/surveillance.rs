@@ -6,8 +6,9 @@
 //! - positions: speculative long lots per instrument and day, and short lots separately (no
 //!   netting between accounts; hedging, arbitrage and market making are exempt), breached when
 //!   the group's figure *exceeds* the position limit;
-//! - opening: speculative lots opened per product and day, breached when it *exceeds* the opening
-//!   limit;
+//! - opening: speculative lots opened per product and day, breached when it *exceeds* the
+//!   product's opening limit; an opening row for one instrument limits that instrument's opened
+//!   lots too, beside the product's total;
 //! - self-trades (trades between two of the group's accounts or within one), cancellations and
 //!   large cancellations per contract and day (FOK/FAK, hedging and market-making orders left
 //!   out), breached when the count *reaches* the threshold.
@@ -244,6 +245,11 @@ impl<'a> LimitBook<'a> {
             .map(|l| l.value)
     }
 
+    /// Whether any row of `kind` (in force on any date) is for `scope` exactly.
+    fn has(&self, kind: LimitKind, scope: &str) -> bool {
+        self.by.contains_key(&(kind, scope))
+    }
+
     /// The value in force for an instrument on `date` and the scope of the row that gave it:
     /// the instrument's own row, else its product's.
     pub fn resolve<'s>(
@@ -329,15 +335,25 @@ pub fn check(groups: &[CheckedGroup], tapes: &Tapes<'_>) -> Vec<Breach> {
             continue;
         };
         if o.offset == Offset::Open && o.purpose.is_speculative() {
+            let product = product_of(&o.instrument);
             f.add(
-                (
-                    BreachKind::Opening,
-                    product_of(&o.instrument).to_owned(),
-                    exchange_date(o.ts),
-                ),
+                (BreachKind::Opening, product.to_owned(), exchange_date(o.ts)),
                 a,
                 o.filled,
             );
+            // An opening row for one instrument limits that instrument's opened lots, beside
+            // (not instead of) its product's limit on the product's total.
+            if product != o.instrument && book.has(LimitKind::Opening, &o.instrument) {
+                f.add(
+                    (
+                        BreachKind::Opening,
+                        o.instrument.clone(),
+                        exchange_date(o.ts),
+                    ),
+                    a,
+                    o.filled,
+                );
+            }
         }
         if o.status == OrderStatus::Cancelled
             && !o.order_type.is_immediate()
@@ -416,7 +432,8 @@ pub fn check(groups: &[CheckedGroup], tapes: &Tapes<'_>) -> Vec<Breach> {
         let figure: u64 = parts.values().map(|p| p.0).sum();
         let limit_instrument = scope.as_str();
         let resolved = if kind == BreachKind::Opening {
-            // Opening limits are set per product: only a product's row applies.
+            // Opening limits are set per product, and an instrument's own row limits that
+            // instrument alone: each figure is checked against the row of exactly its scope.
             book.exact(kind.limit_kind(), limit_instrument, date)
                 .map(|v| (v, limit_instrument))
         } else {

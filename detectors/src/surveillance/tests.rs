@@ -266,6 +266,37 @@ fn opening_adds_speculative_lots_opened_per_product_and_day() {
 }
 
 #[test]
+fn an_instrument_opening_row_limits_that_instrument_alone_beside_the_product_total() {
+    let g = [group("G1", &["A", "B"])];
+    let orders = [
+        order("O1", "A", "IF2412", 150, 150),
+        order("O2", "B", "IF2412", 100, 100),
+        order("O3", "B", "IF2403", 300, 300),
+    ];
+    // IF2412: 250 opened against its own row of 200; IF: 550 against the product's 1000.
+    let limits = [
+        limit("IF", LimitKind::Opening, 1000),
+        limit("IF2412", LimitKind::Opening, 200),
+    ];
+    let b = run(&g, &[], &orders, &[], &limits);
+    assert_eq!(b.len(), 1, "{b:#?}");
+    assert_eq!(
+        (b[0].kind, b[0].scope.as_str(), b[0].figure, b[0].limit),
+        (BreachKind::Opening, "IF2412", 250, 200)
+    );
+    assert!(b[0].only_as_group);
+    // The product's limit still applies to the product's total, the instrument's lots included.
+    let tight = [
+        limit("IF", LimitKind::Opening, 500),
+        limit("IF2412", LimitKind::Opening, 200),
+    ];
+    let b = run(&g, &[], &orders, &[], &tight);
+    let scopes: Vec<(&str, u64)> = b.iter().map(|x| (x.scope.as_str(), x.figure)).collect();
+    assert_eq!(scopes.len(), 2, "{b:#?}");
+    assert!(scopes.contains(&("IF", 550)) && scopes.contains(&("IF2412", 250)));
+}
+
+#[test]
 fn self_trades_count_between_two_accounts_or_within_one_and_reach_the_threshold() {
     let g = [group("G1", &["A", "B"])];
     let trades = [
