@@ -217,6 +217,12 @@ pub fn describe<'a>(lang: Lang, detail: &SignalDetail, english: &'a str) -> Cow<
             accounts,
             shape,
         } => {
+            let shape = match shape.as_str() {
+                "Cycle" => "环形",
+                "Chain" => "链式",
+                "FanIn" => "汇入一户",
+                other => other,
+            };
             format!("{accounts} 个账户之间 {transfers} 笔金额均为 {amount:.2} 元的划转（{shape}）")
         }
         SignalDetail::Sync {
@@ -366,7 +372,7 @@ mod tests {
                 accounts: 4,
                 shape: "Cycle".into()
             }),
-            "4 个账户之间 4 笔金额均为 200000.00 元的划转（Cycle）"
+            "4 个账户之间 4 笔金额均为 200000.00 元的划转（环形）"
         );
         assert_eq!(
             d(SignalDetail::Identifier {

@@ -77,6 +77,8 @@ pub struct CandidateView {
     pub linked_to: Vec<String>,
     /// Its signals towards the group, in words (`kind weight`), strongest first.
     pub signals: Vec<String>,
+    /// The same signals as (kind, weight), for wording them in the report's language.
+    pub signal_weights: Vec<(String, f32)>,
 }
 
 /// An ownership or control path from the controller to one holder.
@@ -472,6 +474,14 @@ fn group_view(
             .collect();
         signals.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
         signals.dedup_by(|x, y| x.1 == y.1);
+        let mut signal_weights: Vec<(String, f32)> = c
+            .links
+            .iter()
+            .flat_map(|l| l.signals.iter())
+            .map(|s| (s.kind.to_string(), (s.weight * 100.0).round() / 100.0))
+            .collect();
+        signal_weights.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        signal_weights.dedup();
         candidates.push(CandidateView {
             account_id: c.account.clone(),
             holder_id: holder.as_ref().map(|h| h.id.clone()),
@@ -479,6 +489,7 @@ fn group_view(
             score: c.score,
             linked_to,
             signals: signals.into_iter().map(|(_, s)| s).collect(),
+            signal_weights,
         });
     }
     let members_spanned = accounts

@@ -210,6 +210,86 @@ fn chinese_report_carries_chinese_labels_and_names() {
     }
 }
 
+/// Every word the Chinese HTML report shows is Chinese, except data (ids, identifier values in
+/// backticks, names as the sources spell them, trade ids) and a few conventional Latin terms.
+#[test]
+fn the_chinese_report_leaves_no_word_in_english() {
+    let (_dir, store) = generated();
+    let out = tempfile::tempdir().unwrap();
+    reports::write_reports(store, &opts(out.path(), Lang::Zh), &mut |_| {}).unwrap();
+    let html = fs::read_to_string(out.path().join("report.html")).unwrap();
+    // Text between tags, scripts and styles left out; SVG text kept (the charts' and drawings'
+    // captions), except the drawings' node labels and the raw-value cells (`mono`: identifier
+    // values, trade ids), which are data.
+    let mut text = String::new();
+    let mut rest = html.as_str();
+    while let Some(i) = rest.find('<') {
+        text.push_str(&rest[..i]);
+        text.push('\n');
+        let tag = &rest[i..];
+        let skip_to = [
+            ("<script", "</script>"),
+            ("<style", "</style>"),
+            ("<text class=\"n-label\"", "</text>"),
+            ("<td class=\"mono\"", "</td>"),
+        ]
+        .iter()
+        .find(|(open, _)| tag.starts_with(open))
+        .map(|(_, close)| (*close).to_owned());
+        rest = match skip_to {
+            Some(end) => tag.find(&end).map_or("", |j| &tag[j + end.len()..]),
+            None => tag.find('>').map_or("", |j| &tag[j + 1..]),
+        };
+    }
+    text.push_str(rest);
+    // Names as the sources spell them are data, and so are identifier values (in backticks).
+    let (_, acc) = csv_rows(&out.path().join("accounts.csv"));
+    let mut names: Vec<&str> = acc.iter().map(|r| r[3].as_str()).collect();
+    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    let mut plain = String::new();
+    for (i, part) in text.split('`').enumerate() {
+        if i % 2 == 0 {
+            plain.push_str(part);
+            plain.push(' ');
+        }
+    }
+    for n in names.iter().filter(|n| !n.is_empty()) {
+        plain = plain.replace(n, " ");
+    }
+    // Conventional in Chinese surveillance documents: device and number names, the p-value.
+    let allowed = ["MAC", "IP", "USCC", "log"];
+    let mut english: BTreeSet<String> = BTreeSet::new();
+    for token in
+        plain.split(|c: char| c.is_whitespace() || "，。；：、（）()[]{}=,;:|/\"'".contains(c))
+    {
+        // Ids and codes carry digits (A00001234, IF2403, TR00100000001): data, not words.
+        if token.chars().any(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let word: String = token
+            .chars()
+            .filter(|c| c.is_ascii_alphabetic() || *c == '_')
+            .collect();
+        if word.len() >= 3 && !allowed.contains(&word.as_str()) {
+            english.insert(token.to_owned());
+        }
+    }
+    let context: Vec<String> = english
+        .iter()
+        .take(5)
+        .filter_map(|w| {
+            let i = plain.find(w.as_str())?;
+            let lo = plain.floor_char_boundary(i.saturating_sub(60));
+            let hi = plain.ceil_char_boundary((i + w.len() + 40).min(plain.len()));
+            Some(plain[lo..hi].replace('\n', " "))
+        })
+        .collect();
+    assert!(
+        english.is_empty(),
+        "English left in the Chinese report: {english:?}, in {context:#?}"
+    );
+}
+
 #[test]
 fn filters_keep_only_matching_groups() {
     let (_dir, store) = generated();
