@@ -1,20 +1,23 @@
 // The page in Chinese shows no English (issue 17): with the language switched to Chinese, every
-// page of the investigation page is visited on two fixtures (family-and-nominee: relations,
+// page of the investigation page is visited on three fixtures (family-and-nominee: relations,
 // transfers, trades, shared identifiers; ownership-chain: majority chains, a general partner,
-// an asset manager): sign-in, search results, the group list, every group with its side panel,
+// an asset manager; the group-layout groups of 2 and 8 accounts: a fund-flow hub): sign-in, search results, the group list, every group with its side panel,
 // evidence hubs, pairwise evidence and an explained path, and the subject pages of accounts,
 // persons, entities, members and identifiers. On each, every text the page shows is collected:
 // DOM text, the title, placeholder and aria-label attributes, the group view's label layer and,
 // where sigma draws the labels on a canvas, the labels of the graph the page holds. Any word of
 // three or more Latin letters that is not data and not on a short list of tokens Chinese pages
-// write in Latin letters fails the test. What was found goes to
-// target/test-artefacts/web/chinese-untranslated.json.
+// write in Latin letters fails the test; so does a page switched to Chinese after it was drawn in
+// English. What was found goes to target/test-artefacts/web/chinese-untranslated-<fixture>.json.
+// The catalogue is checked too: every key has an English and a Chinese text, the Chinese with no
+// English in it.
 
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { artefacts, graphSettled, launchBrowser, repoDir, screenshot, signIn, startServer } from "./harness.mjs";
+import { artefacts, graphSettled, launchBrowser, repoDir, screenshot, signIn, startServer, webDir } from "./harness.mjs";
+import { groupsDataset } from "./group-fixtures.mjs";
 
 /**
  * Latin words a Chinese page may show: the product's name, the names of the export formats on
@@ -82,7 +85,15 @@ async function shownTexts(page) {
 
 const GRAPH = "nodes { id kind } edges { source target kind }";
 
-function chineseSuite(dataset) {
+/** Switches the page to English and back to Chinese: what it redraws in place must be Chinese too. */
+async function switchBack(page) {
+  await page.getByTestId("lang").click();
+  await page.waitForFunction(() => document.documentElement.lang === "en");
+  await page.getByTestId("lang").click();
+  await page.waitForFunction(() => document.documentElement.lang === "zh-CN");
+}
+
+function chineseSuite(dataset, path) {
   describe(`the page in Chinese on ${dataset}`, () => {
     let server;
     let browser;
@@ -99,7 +110,7 @@ function chineseSuite(dataset) {
     };
 
     before(async () => {
-      server = await startServer(join(repoDir, "fixtures", "datasets", dataset), `zh-${dataset}`);
+      server = await startServer(path(), `zh-${dataset.replace(/\W+/g, "-")}`);
       browser = await launchBrowser();
     });
 
@@ -163,6 +174,11 @@ function chineseSuite(dataset) {
         if (await page.getByTestId("pairwise").count()) await page.getByTestId("pairwise").click();
         await page.evaluate(() => window.ctrlgraphView.placeLabels());
         await collect(page, `group ${g.id} path, pairwise`);
+        if (g === groups[0]) {
+          await switchBack(page);
+          await page.evaluate(() => window.ctrlgraphView.placeLabels());
+          await collect(page, `group ${g.id} after English`);
+        }
       }
       await screenshot(page, `chinese-${dataset}-group`);
 
@@ -179,13 +195,18 @@ function chineseSuite(dataset) {
         await graphSettled(page, `subject-${n.id}`);
         await page.locator(`[data-testid="profile"][data-id="${n.id}"]`).waitFor();
         await collect(page, `subject ${n.kind} ${n.id}`);
+        if (n === subjects[0]) {
+          await switchBack(page);
+          await page.locator(`[data-testid="profile"][data-id="${n.id}"]`).waitFor();
+          await collect(page, `subject ${n.kind} ${n.id} after English`);
+        }
       }
       await screenshot(page, `chinese-${dataset}-subject`);
       assert.deepEqual(errors, [], "no errors in the browser console");
       await context.close();
 
       const report = [...found].map(([text, f]) => ({ text, ...f }));
-      writeFileSync(join(artefacts, `chinese-untranslated-${dataset}.json`), JSON.stringify({ visited, found: report }, null, 2));
+      writeFileSync(join(artefacts, `chinese-untranslated-${dataset.replace(/\W+/g, "-")}.json`), JSON.stringify({ visited, found: report }, null, 2));
       assert.ok(visited > 10, `${visited} views visited`);
       assert.deepEqual(
         report.slice(0, 60).map((f) => `${f.words.join(" ")} ← ${JSON.stringify(f.text.slice(0, 120))} (${f.where}, ${f.page})`),
@@ -196,5 +217,29 @@ function chineseSuite(dataset) {
   });
 }
 
-chineseSuite("family-and-nominee");
-chineseSuite("ownership-chain");
+describe("the message catalogue", () => {
+  it("has every key in English and in Chinese, the Chinese with no English in it", () => {
+    const source = readFileSync(join(webDir, "src", "i18n.ts"), "utf8");
+    const block = (name) => {
+      const start = source.indexOf(`const ${name}`);
+      assert.ok(start >= 0, `i18n.ts defines ${name}`);
+      const body = source.slice(start, source.indexOf("\n};", start));
+      return new Map([...body.matchAll(/^ {2}"([^"]+)": "((?:[^"\\]|\\.)*)",$/gm)].map((m) => [m[1], m[2]]));
+    };
+    const en = block("en");
+    const zh = block("zh");
+    assert.ok(en.size > 100, `${en.size} English texts read`);
+    assert.deepEqual([...en.keys()].filter((k) => !zh.get(k)), [], "keys without a Chinese text");
+    assert.deepEqual([...zh.keys()].filter((k) => !en.get(k)), [], "keys without an English text");
+    // The switch to English names English in English; placeholders are filled with data.
+    const english = [...zh]
+      .filter(([k]) => k !== "nav.lang")
+      .map(([k, text]) => [k, englishWords(text.replace(/\{\w+\}/g, ""))])
+      .filter(([, words]) => words.length);
+    assert.deepEqual(english, [], "Chinese texts with English words");
+  });
+});
+
+chineseSuite("family-and-nominee", () => join(repoDir, "fixtures", "datasets", "family-and-nominee"));
+chineseSuite("ownership-chain", () => join(repoDir, "fixtures", "datasets", "ownership-chain"));
+chineseSuite("groups of 2 and 8", () => groupsDataset([2, 8], 1));
