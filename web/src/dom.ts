@@ -1,6 +1,6 @@
 //! A few helpers to build DOM nodes without a UI framework.
 
-type Child = Node | string | number | null | undefined | false | Child[];
+export type Child = Node | string | number | null | undefined | false | Child[];
 type Attrs = Record<string, string | number | boolean | EventListener | null | undefined>;
 
 /** Creates an element; `on*` attributes become listeners, `false`/`null` attributes are left out. */

@@ -16,6 +16,7 @@ import { connection, neighborhood, type Connection, type GraphEdge, type GraphNo
 import { download } from "./dom";
 import { t, tDyn } from "./i18n";
 import { layered } from "./layered";
+import { edgeText, identifierText } from "./words";
 
 /** The kinds of node drawn: the API's, and the view's own evidence hubs. */
 export type ViewKind = GraphNode["kind"] | "EVIDENCE";
@@ -23,6 +24,8 @@ export type ViewKind = GraphNode["kind"] | "EVIDENCE";
 export interface NodeAttrs {
   kind: ViewKind;
   label: string;
+  /** The label as the API gave it, kept for relabelling in another language. */
+  apiLabel?: string;
   groupId: string | null;
   x: number;
   y: number;
@@ -80,10 +83,15 @@ function edgeClass(edge: Pick<GraphEdge, "kind" | "strength">): keyof typeof EDG
 }
 
 function edgeLabel(edge: GraphEdge): string {
-  // Contract codes (roles, relations, share kinds, identifier kinds) in the page's language.
-  if (edge.label) return edge.label.split(" ").map((w) => tDyn("code", w)).join(" ");
+  // The API's label read by the edge's grammar, rebuilt in the page's language (see `words.ts`).
+  if (edge.label) return edgeText(edge.kind, edge.label);
   if (edge.kind === "OWNS" && edge.weight !== null) return `${edge.weight}%`;
   return edge.criterion ?? "";
+}
+
+/** A node's label: the API's (a name or an id), an identifier's kind in the page's language. */
+function nodeLabel(kind: ViewKind, apiLabel: string): string {
+  return kind === "IDENTIFIER" ? identifierText(apiLabel) : apiLabel;
 }
 
 /** Signal kinds the drawn structure already shows: holders, holdings, roles, relations, shared identifiers, transfers. */
@@ -321,7 +329,8 @@ export class GraphView {
       const radius = spread * (0.3 + hash01(node.id, 7));
       this.graph.addNode(node.id, {
         kind: node.kind,
-        label: node.label || node.id,
+        label: nodeLabel(node.kind, node.label || node.id),
+        apiLabel: node.label || node.id,
         groupId: node.groupId,
         x: origin.x + radius * Math.cos(angle),
         y: origin.y + radius * Math.sin(angle),
@@ -527,6 +536,7 @@ export class GraphView {
     });
     this.graph.forEachNode((id, a) => {
       if (a.hubKind) this.graph.setNodeAttribute(id, "label", hubLabel(a.hubKind, this.graph.degree(id)));
+      else if (a.apiLabel) this.graph.setNodeAttribute(id, "label", nodeLabel(a.kind, a.apiLabel));
     });
     if (this.layeredMode) this.runLayout();
   }
@@ -701,7 +711,7 @@ export class GraphView {
       nodeBox.set(n.id, n.box);
     }
     const inside = (b: Box): boolean => b.x1 >= 1 && b.y1 >= 1 && b.x2 <= width - 1 && b.y2 <= height - 1;
-    const labels: { key: string; text: string; font: string; x: number; y: number; box: Box; edge: boolean }[] = [];
+    const labels: { key: string; text: string; font: string; x: number; y: number; box: Box; edge: boolean; raw: boolean }[] = [];
     let total = 0;
     const tryPlace = (key: string, text: string, font: string, height_: number, spots: { x: number; y: number }[], own?: Box, edge = false): boolean => {
       const w = this.textWidth(text, font) + 2 * LABEL_GAP;
@@ -710,7 +720,7 @@ export class GraphView {
         const box = { x1: s.x - w / 2, y1: s.y - height_ / 2, x2: s.x + w / 2, y2: s.y + height_ / 2 };
         if (!inside(box) || placed.hits(box) || grid.hits(box, own)) continue;
         placed.add(box);
-        labels.push({ key, text, font, x: s.x, y: s.y, box, edge });
+        labels.push({ key, text, font, x: s.x, y: s.y, box, edge, raw: !edge && !this.graph.getNodeAttribute(key.slice(2), "synthetic") });
         return true;
       }
       return false;
@@ -768,6 +778,8 @@ export class GraphView {
         el = document.createElement("span");
         el.className = l.edge ? "glabel glabel-edge" : "glabel";
         el.dataset.for = l.key;
+        // A node's label is its name or id: data, not the page's words (a hub's label is the page's).
+        if (l.raw) el.dataset.raw = "";
         this.labelLayer.appendChild(el);
         this.labelEls.set(l.key, el);
       }

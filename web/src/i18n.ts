@@ -155,6 +155,46 @@ const en = {
   "code.holder": "holder",
   "code.member": "member",
   "code.shareholder": "shareholder",
+  "code.settlement_confirm": "settlement confirmer",
+  "code.company": "company",
+  "code.partnership": "partnership",
+  "code.asset_manager": "asset manager",
+  "code.fund_product": "fund product",
+  "code.bank": "bank",
+  "code.insurer": "insurer",
+  "code.securities_firm": "securities firm",
+  "code.trust": "trust",
+  "code.qfii": "QFII",
+  "code.state_body": "state body",
+  "code.other": "other",
+  "code.revoked": "revoked",
+  "code.cancelled": "cancelled",
+  "code.identifier": "identifier",
+  "field.id": "id",
+  "field.name": "name",
+  "field.idNumber": "identity number",
+  "field.uscc": "USCC",
+  "field.phone": "phone",
+  "edge.owns": "{pct} {kind}",
+  "edge.transfers": "{count} transfers, {total} CNY",
+  "edge.trades": "{trades} trades {instrument}",
+  "risk.UNREPORTED_GROUP": "in suspected group {group} ({n} accounts, score {score}) that was not reported",
+  "risk.MISSING_FROM_REPORT": "in suspected group {group} but missing from reported group {reported}",
+  "risk.HIGH_SCORE_GROUP": "suspected group {group} scores {score}",
+  "risk.WASH_TRADES": "{trades} trades ({lots} lots) between accounts of group {group}",
+  "risk.CONTROLLER_NOT_HOLDER": "suspected controller {controller} is not the holder",
+  "risk.OWN_GROUP_TRADING": "{pct}% of its {n} trades are with accounts of its own group",
+  "risk.SEVERAL_MEMBERS": "the holder has accounts at {n} members",
+  "claim.majority": "{holder} by majority control, {sum}% = {parts} ({paths})",
+  "claim.partner": "{holder} as general partner ({paths})",
+  "claim.manager": "{holder} as manager of the product ({paths})",
+  "claim.direct": "{share} held directly",
+  "claim.via": "{share} held by {source}",
+  "claim.hop": " -[{what}]-> {to}",
+  "claim.pathsep": "; ",
+  "shape.Cycle": "cycle",
+  "shape.FanIn": "fan-in",
+  "shape.Chain": "chain",
   "basis.ultimate controller": "ultimate controller",
   "basis.authorised on the accounts": "authorised on the accounts",
   "basis.officer of the holders": "officer of the holders",
@@ -345,6 +385,46 @@ const zh: Partial<Record<Key, string>> = {
   "code.holder": "持有人",
   "code.member": "会员",
   "code.shareholder": "股东",
+  "code.settlement_confirm": "结算单确认人",
+  "code.company": "公司",
+  "code.partnership": "合伙企业",
+  "code.asset_manager": "资产管理机构",
+  "code.fund_product": "基金产品",
+  "code.bank": "银行",
+  "code.insurer": "保险公司",
+  "code.securities_firm": "证券公司",
+  "code.trust": "信托公司",
+  "code.qfii": "合格境外机构投资者",
+  "code.state_body": "国家机关",
+  "code.other": "其他",
+  "code.revoked": "已吊销",
+  "code.cancelled": "已注销",
+  "code.identifier": "标识",
+  "field.id": "编号",
+  "field.name": "名称",
+  "field.idNumber": "身份证号",
+  "field.uscc": "统一社会信用代码",
+  "field.phone": "电话",
+  "edge.owns": "{kind} {pct}",
+  "edge.transfers": "划转 {count} 笔，共 {total} 元",
+  "edge.trades": "成交 {trades} 笔 {instrument}",
+  "risk.UNREPORTED_GROUP": "所在疑似关联组 {group}（{n} 个账户，分数 {score}）未报备",
+  "risk.MISSING_FROM_REPORT": "属于疑似关联组 {group}，但未列入报备组 {reported}",
+  "risk.HIGH_SCORE_GROUP": "疑似关联组 {group} 分数 {score}",
+  "risk.WASH_TRADES": "关联组 {group} 的账户之间成交 {trades} 笔（{lots} 手）",
+  "risk.CONTROLLER_NOT_HOLDER": "疑似实际控制人 {controller} 不是开户人",
+  "risk.OWN_GROUP_TRADING": "其 {n} 笔成交中 {pct}% 的对手方是本组账户",
+  "risk.SEVERAL_MEMBERS": "开户人在 {n} 家会员开有账户",
+  "claim.majority": "{holder}（多数控制 {sum}% = {parts}：{paths}）",
+  "claim.partner": "{holder}（普通合伙人：{paths}）",
+  "claim.manager": "{holder}（产品管理人：{paths}）",
+  "claim.direct": "直接持有 {share}",
+  "claim.via": "经 {source} 持有 {share}",
+  "claim.hop": " →[{what}]→ {to}",
+  "claim.pathsep": "；",
+  "shape.Cycle": "循环划转",
+  "shape.FanIn": "多对一归集",
+  "shape.Chain": "链式划转",
   "basis.ultimate controller": "实际控制人",
   "basis.authorised on the accounts": "账户授权人",
   "basis.officer of the holders": "持有人的任职人员",
@@ -409,7 +489,19 @@ export function t(key: Key, vars: Record<string, string | number> = {}): string 
 }
 
 /** Like `t` for keys built at run time (enum values from the API); unknown keys show the value. */
-export function tDyn(prefix: string, value: string): string {
+export function tDyn(prefix: string, value: string, vars: Record<string, string | number> = {}): string {
   const key = `${prefix}.${value}` as Key;
-  return key in en ? t(key) : value;
+  return key in en ? t(key, vars) : value;
+}
+
+/**
+ * Like `t`, with placeholders filled by DOM nodes where `vars` gives nodes (a name marked as
+ * data inside a translated sentence): the text around them and the nodes, in order.
+ */
+export function tParts(key: Key, vars: Record<string, string | number | Node>): (string | Node)[] {
+  const text = catalogues[current][key] ?? en[key];
+  return text.split(/(\{\w+\})/).map((part) => {
+    const m = part.match(/^\{(\w+)\}$/);
+    return m && vars[m[1]] !== undefined ? (typeof vars[m[1]] === "object" ? (vars[m[1]] as Node) : String(vars[m[1]])) : part;
+  }).filter((part) => part !== "");
 }

@@ -4,7 +4,7 @@
 import "./style.css";
 import { me, onUnauthenticated, setToken, token, type Viewer } from "./api";
 import { h, replace } from "./dom";
-import { lang, onLangChange, setLang, t, tDyn } from "./i18n";
+import { lang, onLangChange, setLang, t, tDyn, tParts } from "./i18n";
 import { groupPage, groupsPage, loginPage, searchPage, subjectPage, type Page } from "./pages";
 
 const app = document.getElementById("app")!;
@@ -33,9 +33,10 @@ function renderHeader(): void {
       : null,
     h("span", { class: "spacer" }),
     viewer
-      ? h("span", { class: "small", "data-testid": "whoami", "data-role": viewer.role }, t("login.as", { name: viewer.name, role: tDyn("role", viewer.role) }))
+      ? h("span", { class: "small", "data-testid": "whoami", "data-role": viewer.role }, tParts("login.as", { name: h("span", { "data-raw": true }, viewer.name), role: tDyn("role", viewer.role) }))
       : null,
-    h("button", { type: "button", "data-testid": "lang", onclick: () => setLang(lang() === "en" ? "zh" : "en") }, t("nav.lang")),
+    // The switch names the other language in that language.
+    h("button", { type: "button", "data-testid": "lang", lang: lang() === "en" ? "zh-CN" : "en", onclick: () => setLang(lang() === "en" ? "zh" : "en") }, t("nav.lang")),
     viewer ? h("button", { type: "button", "data-testid": "logout", onclick: logout }, t("nav.logout")) : null,
   );
 }

@@ -2,10 +2,10 @@
 //! Each page builds its own DOM and may keep state across a language switch (`relabel`).
 
 import { GRAPH_FIELDS, gql, me, neighborhood, setToken, type Connection, type Subgraph, type Viewer } from "./api";
-import { h, replace } from "./dom";
+import { h, replace, type Child } from "./dom";
 import { evidenceHubs, GraphView, legend, type NodeAttrs } from "./graph-view";
 import { lang, t, tDyn } from "./i18n";
-import { fill, GROUP_DETAIL_FIELDS, loadSubject, renderGroupDetail, renderProfile, renderReview, type GroupDetail } from "./panel";
+import { fill, GROUP_DETAIL_FIELDS, loadSubject, raw, renderGroupDetail, renderProfile, renderReview, subjectName, type GroupDetail } from "./panel";
 
 export interface Page {
   el: HTMLElement;
@@ -78,8 +78,8 @@ export function searchPage(query: string): Page {
                   { "data-testid": "hit", "data-id": hit.subject.id },
                   h("span", { class: `kind kind-${hit.subject.kind}` }, tDyn("kind", hit.subject.kind)),
                   " ",
-                  h("a", { href: `#/subject/${encodeURIComponent(hit.subject.id)}` }, hit.subject.label || hit.subject.id),
-                  h("span", { class: "small" }, ` ${hit.subject.id} · ${t("search.matched", { field: hit.matchedField })}: ${hit.matchedText}`),
+                  h("a", { href: `#/subject/${encodeURIComponent(hit.subject.id)}` }, subjectName(hit.subject)),
+                  h("span", { class: "small" }, " ", raw(hit.subject.id), ` · ${t("search.matched", { field: tDyn("field", hit.matchedField) })}: `, raw(hit.matchedText)),
                 ),
               ),
             ),
@@ -196,8 +196,8 @@ export function groupsPage(params: URLSearchParams): Page {
               h("td", { class: "num" }, g.score.toFixed(3)),
               h("td", {}, h("span", { class: `status status-${g.status}` }, tDyn("status", g.status))),
               h("td", {}, g.criteria.join(" ")),
-              h("td", {}, g.controller ? h("a", { href: `#/subject/${encodeURIComponent(g.controller.id)}` }, g.controller.label) : ""),
-              h("td", {}, h("span", { class: "count" }, g.members.length), " ", g.members.map((m) => m.id).join(", ")),
+              h("td", {}, g.controller ? h("a", { href: `#/subject/${encodeURIComponent(g.controller.id)}` }, raw(g.controller.label)) : ""),
+              h("td", {}, h("span", { class: "count" }, g.members.length), " ", raw(g.members.map((m) => m.id).join(", "))),
               h("td", { "data-testid": "group-review" }, g.review ? tDyn("review", g.review.decision) : "–"),
             ),
           );
@@ -230,7 +230,8 @@ export function groupsPage(params: URLSearchParams): Page {
  * an explained path and `extra`.
  */
 function workspace(opts: {
-  title: () => string;
+  /** The page's title: its words, and its data (names) as marked nodes. */
+  title: () => Child;
   exportName: string;
   load: () => Promise<Subgraph>;
   extra: (panel: HTMLElement) => void;
@@ -269,7 +270,7 @@ function workspace(opts: {
           { class: "profile", "data-testid": "profile", "data-id": id },
           h("h3", {}, h("span", { class: "kind kind-EVIDENCE" }, t("kind.EVIDENCE")), " ", attrs.label),
           h("p", { class: "small" }, t("graph.hubinfo")),
-          h("ul", { class: "refs" }, accounts.map((a) => h("li", {}, h("a", { href: `#/subject/${encodeURIComponent(a)}` }, a)))),
+          h("ul", { class: "refs" }, accounts.map((a) => h("li", {}, h("a", { href: `#/subject/${encodeURIComponent(a)}` }, raw(a))))),
         ),
       );
       return;
@@ -287,7 +288,7 @@ function workspace(opts: {
     );
   };
   const chrome = (): void => {
-    title.textContent = opts.title();
+    replace(title, opts.title());
     hint.textContent = t("graph.hint");
     const pairwise = opts.layered
       ? h("button", { type: "button", "data-testid": "pairwise", "aria-pressed": String(view?.pairwiseShown ?? false) }, t(view?.pairwiseShown ? "graph.pairwise.hide" : "graph.pairwise.show"))
@@ -339,7 +340,7 @@ function workspace(opts: {
     opts
       .load()
       .then((sub) => {
-        title.textContent = opts.title();
+        replace(title, opts.title());
         if (view) opts.before?.(view);
         view?.reset(sub);
         if (view) opts.after?.(view);
@@ -418,15 +419,18 @@ export function subjectPage(id: string, params: URLSearchParams): Page {
   const limit = Math.min(5000, Math.max(1, Number(params.get("limit")) || 500));
   // The subject's name once the neighbourhood is loaded; until then its id.
   let label: string | null = null;
+  let kind: string | undefined;
   return workspace({
     title: () => {
-      const who = label && label !== id ? `${label} (${id})` : id;
-      return `${who} · ${t(depth === 1 ? "subject.depth1" : "subject.depth", { n: depth })}`;
+      const who = label && label !== id ? [subjectName({ id, label, kind }), " (", raw(id), ")"] : raw(id);
+      return [who, ` · ${t(depth === 1 ? "subject.depth1" : "subject.depth", { n: depth })}`];
     },
     exportName: `subject-${id}`,
     load: async () => {
       const sub = await neighborhood(id, depth, limit);
-      label = sub.nodes.find((n) => n.id === id)?.label ?? null;
+      const node = sub.nodes.find((n) => n.id === id);
+      label = node?.label ?? null;
+      kind = node?.kind;
       return sub;
     },
     extra: () => {},

@@ -4,6 +4,7 @@
 import { gql, type Decision, type Role } from "./api";
 import { h, pct, replace } from "./dom";
 import { lang, t, tDyn, type Key } from "./i18n";
+import { claimText, code, evidenceZh, identifierParts, riskText } from "./words";
 
 interface Ref {
   id: string;
@@ -87,8 +88,26 @@ export async function loadSubject(id: string): Promise<SubjectProfile | null> {
   return data.subject;
 }
 
+/** Data shown as it is (a name, an id, a value): marked so that the language test leaves it out. */
+export function raw(text: string): HTMLElement {
+  return h("span", { "data-raw": true }, text);
+}
+
+/**
+ * A subject's label: its name or id as data; an identifier's (`mac 3C:52:...`) its kind in the
+ * page's language and its value as data.
+ */
+export function subjectName(ref: Ref): (Node | string)[] {
+  const label = ref.label || ref.id;
+  if (ref.kind === "IDENTIFIER") {
+    const { kind, value } = identifierParts(label);
+    if (kind) return [kind, " ", raw(value)];
+  }
+  return [raw(label)];
+}
+
 function subjectLink(ref: Ref): HTMLElement {
-  return h("a", { href: `#/subject/${encodeURIComponent(ref.id)}`, "data-subject": ref.id }, ref.label || ref.id);
+  return h("a", { href: `#/subject/${encodeURIComponent(ref.id)}`, "data-subject": ref.id }, subjectName(ref));
 }
 
 function groupLink(group: GroupRef): HTMLElement {
@@ -106,12 +125,12 @@ function share(min: number, max: number): string {
 /** The profile of one subject as a definition list, with links to related subjects and groups. */
 export function renderProfile(p: SubjectProfile): HTMLElement {
   const rows: [Key, Node | string | null | undefined][] = [
-    ["profile.name", p.name],
-    ["profile.idNumber", p.idNumber ? h("span", { "data-testid": "id-number" }, p.idNumber) : null],
-    ["profile.uscc", p.uscc],
-    ["profile.type", p.accountType ?? p.entityKind ?? p.identifierKind],
-    ["profile.value", p.value],
-    ["profile.status", p.status],
+    ["profile.name", p.name ? raw(p.name) : null],
+    ["profile.idNumber", p.idNumber ? h("span", { "data-testid": "id-number", "data-raw": true }, p.idNumber) : null],
+    ["profile.uscc", p.uscc ? raw(p.uscc) : null],
+    ["profile.type", (p.accountType ?? p.entityKind ?? p.identifierKind) ? code((p.accountType ?? p.entityKind ?? p.identifierKind)!) : null],
+    ["profile.value", p.value ? raw(p.value) : null],
+    ["profile.status", p.status ? code(p.status) : null],
     ["profile.member", p.member ? subjectLink(p.member) : null],
     ["profile.holder", p.holder ? subjectLink(p.holder) : null],
     ["profile.accountCount", p.accountCount !== undefined ? String(p.accountCount) : null],
@@ -125,25 +144,27 @@ export function renderProfile(p: SubjectProfile): HTMLElement {
           )
         : p.groups?.map(groupLink),
     ],
-    ["profile.controls", p.involvement?.flatMap((i) => i.how.map((x) => h("span", { class: "small", "data-testid": "control-claim" }, x)))],
+    ["profile.controls", p.involvement?.flatMap((i) => i.how.map((x) => h("span", { class: "small", "data-testid": "control-claim" }, claimText(x))))],
     ["profile.accounts", p.accounts?.map(subjectLink)],
     ["profile.holders", p.holders?.map(subjectLink)],
     ["profile.placers", p.orderPlacers?.map(subjectLink)],
     [
       "profile.identifiers",
-      p.identifiers?.map((i) => h("span", {}, subjectLink({ id: i.id, label: `${i.identifierKind} ${i.value}` }), ` ×${i.holderCount}`)),
+      p.identifiers?.map((i) =>
+        h("span", {}, h("a", { href: `#/subject/${encodeURIComponent(i.id)}`, "data-subject": i.id }, code(i.identifierKind), " ", raw(i.value)), ` ×${i.holderCount}`),
+      ),
     ],
-    ["profile.relatives", p.relatives?.map((r) => h("span", {}, subjectLink(r.subject), ` (${r.relation})`))],
+    ["profile.relatives", p.relatives?.map((r) => h("span", {}, subjectLink(r.subject), ` (${code(r.relation)})`))],
     ["profile.shareholders", p.shareholders?.map((s) => h("span", {}, subjectLink(s.owner), ` ${share(s.shareMin, s.shareMax)}`))],
     ["profile.holdings", p.holdings?.map((s) => h("span", {}, subjectLink(s.entity), ` ${share(s.shareMin, s.shareMax)}`))],
-    ["profile.officers", p.officers?.map((o) => h("span", {}, subjectLink(o.person), ` (${o.role})`))],
-    ["profile.roles", p.officerRoles?.map((o) => h("span", {}, subjectLink(o.entity), ` (${o.role})`))],
-    ["profile.riskFlags", p.riskFlags?.map((f) => h("span", { title: f.code }, f.description))],
+    ["profile.officers", p.officers?.map((o) => h("span", {}, subjectLink(o.person), ` (${code(o.role)})`))],
+    ["profile.roles", p.officerRoles?.map((o) => h("span", {}, subjectLink(o.entity), ` (${code(o.role)})`))],
+    ["profile.riskFlags", p.riskFlags?.map((f) => h("span", { "data-code": f.code }, riskText(f.code, f.description)))],
   ];
   return h(
     "div",
     { class: "profile", "data-testid": "profile", "data-id": p.id },
-    h("h3", {}, h("span", { class: `kind kind-${p.kind}` }, tDyn("kind", p.kind)), " ", p.label),
+    h("h3", {}, h("span", { class: `kind kind-${p.kind}` }, tDyn("kind", p.kind)), " ", subjectName(p)),
     h("a", { href: `#/subject/${encodeURIComponent(p.id)}`, class: "small" }, t("profile.open")),
     h(
       "dl",
@@ -211,7 +232,7 @@ export function renderGroupDetail(g: GroupDetail): HTMLElement {
       h("dd", { "data-testid": "group-score" }, g.score.toFixed(3)),
       h("dt", {}, t("col.status")),
       h("dd", {}, h("span", { class: `status status-${g.status}` }, tDyn("status", g.status))),
-      g.reportedGroup ? [h("dt", {}, t("group.reported")), h("dd", {}, g.reportedGroup)] : null,
+      g.reportedGroup ? [h("dt", {}, t("group.reported")), h("dd", {}, raw(g.reportedGroup))] : null,
       g.missingFromReport.length
         ? [h("dt", {}, t("group.missing")), h("dd", {}, g.missingFromReport.map((a) => [subjectLink(a), " "]))]
         : null,
@@ -231,7 +252,7 @@ export function renderGroupDetail(g: GroupDetail): HTMLElement {
         h(
           "div",
           { class: "bar-row" },
-          h("span", { class: "bar-label", title: c.family }, tDyn("sig", c.family)),
+          h("span", { class: "bar-label", "data-family": c.family }, tDyn("sig", c.family)),
           h("span", { class: "bar" }, h("span", { class: "bar-fill", style: `width:${(100 * c.share) / total}%` })),
           h("span", { class: "bar-value" }, pct(c.share)),
         ),
@@ -250,7 +271,7 @@ export function renderGroupDetail(g: GroupDetail): HTMLElement {
             "ul",
             {},
             e.signals.map((s) =>
-              h("li", { "data-testid": "signal" }, s.criterion ? h("span", { class: "badge" }, s.criterion) : null, ` ${lang() === "zh" ? s.zh : s.description} (${s.weight.toFixed(2)})`),
+              h("li", { "data-testid": "signal" }, s.criterion ? h("span", { class: "badge" }, s.criterion) : null, ` ${lang() === "zh" ? evidenceZh(s.zh) : s.description} (${s.weight.toFixed(2)})`),
             ),
           ),
         ),
@@ -267,9 +288,11 @@ export function renderReview(g: GroupDetail, role: Role, onSaved: (review: Revie
         "p",
         { "data-testid": "review-current", "data-decision": g.review.decision },
         h("strong", {}, tDyn("review", g.review.decision)),
-        ` — ${g.review.reviewer}, ${g.review.at}`,
+        " — ",
+        raw(g.review.reviewer),
+        `, ${g.review.at}`,
         g.review.note ? h("br") : null,
-        g.review.note,
+        g.review.note ? raw(g.review.note) : null,
       )
     : h("p", { "data-testid": "review-current" }, t("review.none"));
   root.append(h("h4", {}, t("review.title")), current);
@@ -317,7 +340,7 @@ export function renderReview(g: GroupDetail, role: Role, onSaved: (review: Revie
   if (g.reviews.length > 0) {
     root.append(
       h("h4", {}, t("review.history")),
-      h("ul", { class: "small" }, g.reviews.map((r) => h("li", {}, `${r.at} ${r.reviewer}: ${tDyn("review", r.decision)} ${r.note}`))),
+      h("ul", { class: "small" }, g.reviews.map((r) => h("li", {}, `${r.at} `, raw(r.reviewer), `: ${tDyn("review", r.decision)} `, raw(r.note)))),
     );
   }
   return root;
