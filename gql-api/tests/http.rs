@@ -232,12 +232,19 @@ fn ownership_queries_name_the_controller_and_prove_it() {
     // Ownership paths multiply the shares: 60% x 70% x 80% = 33.6%.
     let d = srv.data(
         &t.analyst,
-        "{ ownershipPaths(from: \"P01\", to: \"E03\") { shareMin shareMax edges { label } } }",
+        "{ ownershipPaths(from: \"P01\", to: \"E03\") { shareMin shareMax edges { label labelZh } } }",
         json!({}),
     );
     let p = &d["ownershipPaths"].as_array().unwrap()[0];
     assert!((p["shareMin"].as_f64().unwrap() - 33.6).abs() < 0.01, "{p}");
     assert_eq!(p["edges"].as_array().unwrap().len(), 3);
+    // Each edge is labelled in Chinese too: the share kind in words, the percentage kept.
+    for e in p["edges"].as_array().unwrap() {
+        let (en, zh) = (e["label"].as_str().unwrap(), e["labelZh"].as_str().unwrap());
+        assert!(en.ends_with("% equity"), "{e}");
+        assert!(zh.starts_with("股权 ") && zh.ends_with('%'), "{e}");
+        assert!(!zh.chars().any(|c| c.is_ascii_alphabetic()), "{e}");
+    }
 
     // A threshold above P01's stakes leaves E03 without a majority controller.
     let d = srv.data(

@@ -19,6 +19,8 @@ export interface GraphEdge {
   target: string;
   kind: string;
   label: string;
+  /** The same label in Simplified Chinese, from the API. */
+  labelZh: string;
   weight: number | null;
   strength: Strength | null;
   criterion: string | null;
@@ -89,7 +91,7 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
 
 export const GRAPH_FIELDS = `
   nodes { id kind label groupId }
-  edges { id source target kind label weight strength criterion }
+  edges { id source target kind label labelZh weight strength criterion }
 `;
 
 export async function me(auth?: string): Promise<Viewer> {

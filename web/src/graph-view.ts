@@ -14,7 +14,7 @@ import Sigma from "sigma";
 import type { EdgeDisplayData, NodeDisplayData } from "sigma/types";
 import { connection, neighborhood, type Connection, type GraphEdge, type GraphNode, type Strength, type Subgraph } from "./api";
 import { download } from "./dom";
-import { t, tDyn } from "./i18n";
+import { lang, t, tDyn } from "./i18n";
 import { layered } from "./layered";
 import { edgeText, identifierText } from "./words";
 
@@ -41,6 +41,7 @@ export interface EdgeAttrs {
   label: string;
   /** The label as the API gave it (codes), kept for relabelling in another language. */
   apiLabel: string | null;
+  apiLabelZh: string | null;
   weight: number | null;
   strength: GraphEdge["strength"];
   criterion: string | null;
@@ -83,7 +84,9 @@ function edgeClass(edge: Pick<GraphEdge, "kind" | "strength">): keyof typeof EDG
 }
 
 function edgeLabel(edge: GraphEdge): string {
-  // The API's label read by the edge's grammar, rebuilt in the page's language (see `words.ts`).
+  // The API labels every edge in both languages; an older server without `labelZh` gets its
+  // English label read by the edge's grammar and rebuilt in the page's language (`words.ts`).
+  if (lang() === "zh" && edge.labelZh) return edge.labelZh;
   if (edge.label) return edgeText(edge.kind, edge.label);
   if (edge.kind === "OWNS" && edge.weight !== null) return `${edge.weight}%`;
   return edge.criterion ?? "";
@@ -350,6 +353,7 @@ export class GraphView {
         kind: edge.kind,
         label: edgeLabel(edge),
         apiLabel: edge.label,
+        apiLabelZh: edge.labelZh,
         weight: edge.weight,
         strength: edge.strength,
         criterion: edge.criterion,
@@ -387,6 +391,7 @@ export class GraphView {
           kind: "EVIDENCE_HUB",
           label: "",
           apiLabel: null,
+          apiLabelZh: null,
           weight: null,
           strength,
           criterion: null,
@@ -532,7 +537,7 @@ export class GraphView {
   relabel(): void {
     this.graph.forEachEdge((id, a) => {
       if (a.synthetic) return;
-      this.graph.setEdgeAttribute(id, "label", edgeLabel({ kind: a.kind, label: a.apiLabel, weight: a.weight, criterion: a.criterion } as GraphEdge));
+      this.graph.setEdgeAttribute(id, "label", edgeLabel({ kind: a.kind, label: a.apiLabel, labelZh: a.apiLabelZh, weight: a.weight, criterion: a.criterion } as GraphEdge));
     });
     this.graph.forEachNode((id, a) => {
       if (a.hubKind) this.graph.setNodeAttribute(id, "label", hubLabel(a.hubKind, this.graph.degree(id)));

@@ -35,6 +35,8 @@ pub struct GraphEdge {
     pub kind: EdgeKind,
     /// Share %, role, relation, identifier kind, counts or criteria.
     pub label: String,
+    /// The same label in Simplified Chinese (codes in words, counts in Chinese phrasing).
+    pub label_zh: String,
     /// Evidence weight (evidence links), or share in percent (shareholdings).
     pub weight: Option<f64>,
     /// Evidence links only.
@@ -146,34 +148,40 @@ fn pct(min: f32, max: f32) -> String {
 pub fn graph_edge(r: &Req, e: EdgeId) -> GraphEdge {
     let s = &r.snap;
     let edge = s.graph.edge(e);
-    let (label, weight) = match edge.data {
-        EdgeData::HeldBy => ("holder".to_owned(), None),
-        EdgeData::AtMember => ("member".to_owned(), None),
+    let zh = |code: &str| reports::i18n::code(reports::Lang::Zh, code).into_owned();
+    let (label, label_zh, weight) = match edge.data {
+        EdgeData::HeldBy => ("holder".to_owned(), "持有人".to_owned(), None),
+        EdgeData::AtMember => ("member".to_owned(), "开户期货公司".to_owned(), None),
         EdgeData::Owns {
             share_min,
             share_max,
             kind,
         } => (
             format!("{} {kind}", pct(share_min, share_max)),
+            format!("{} {}", zh(&kind.to_string()), pct(share_min, share_max)),
             Some(f64::from(share_min)),
         ),
-        EdgeData::Officer { role } => (role.to_string(), None),
-        EdgeData::Relation { kind } => (kind.to_string(), None),
-        EdgeData::Authorised { role } => (role.to_string(), None),
-        EdgeData::HasIdentifier { .. } => (
-            match s.graph.node(edge.dst) {
+        EdgeData::Officer { role } => (role.to_string(), zh(&role.to_string()), None),
+        EdgeData::Relation { kind } => (kind.to_string(), zh(&kind.to_string()), None),
+        EdgeData::Authorised { role } => (role.to_string(), zh(&role.to_string()), None),
+        EdgeData::HasIdentifier { .. } => {
+            let kind = match s.graph.node(edge.dst) {
                 graph_core::NodeData::Identifier { kind } => kind.to_string(),
                 _ => "identifier".to_owned(),
-            },
+            };
+            let words = zh(&kind);
+            (kind, words, None)
+        }
+        EdgeData::Transfers { count, total } => (
+            format!("{count} transfers, {total:.0} CNY"),
+            format!("划转 {count} 笔，共 {total:.0} 元"),
             None,
         ),
-        EdgeData::Transfers { count, total } => {
-            (format!("{count} transfers, {total:.0} CNY"), None)
-        }
         EdgeData::TradedWith {
             instrument, trades, ..
         } => (
             format!("{trades} trades {}", s.graph.instrument(instrument)),
+            format!("成交 {trades} 笔 {}", s.graph.instrument(instrument)),
             None,
         ),
     };
@@ -183,6 +191,7 @@ pub fn graph_edge(r: &Req, e: EdgeId) -> GraphEdge {
         target: ID(s.public_id(edge.dst)),
         kind: EdgeKind::from_graph(edge.data.kind()),
         label,
+        label_zh,
         weight,
         strength: None,
         criterion: None,
@@ -205,6 +214,7 @@ pub fn evidence_edge(r: &Req, l: &LinkRecord) -> GraphEdge {
         target: ID(l.b.clone()),
         kind: EdgeKind::Evidence,
         label: format!("{} {:.2}", criteria.join(" "), l.weight),
+        label_zh: format!("{} {:.2}", criteria.join(" "), l.weight),
         weight: Some(f64::from(l.weight)),
         strength: Some(strength(&r.snap, l.weight)),
         criterion: l
