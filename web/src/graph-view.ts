@@ -84,8 +84,7 @@ function edgeClass(edge: Pick<GraphEdge, "kind" | "strength">): keyof typeof EDG
 }
 
 function edgeLabel(edge: GraphEdge): string {
-  // The API labels every edge in both languages; an older server without `labelZh` gets its
-  // English label read by the edge's grammar and rebuilt in the page's language (`words.ts`).
+  // The API labels every edge in both languages; the English one has its codes put in words.
   if (lang() === "zh" && edge.labelZh) return edge.labelZh;
   if (edge.label) return edgeText(edge.kind, edge.label);
   if (edge.kind === "OWNS" && edge.weight !== null) return `${edge.weight}%`;

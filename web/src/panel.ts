@@ -4,7 +4,7 @@
 import { gql, type Decision, type Role } from "./api";
 import { h, pct, replace } from "./dom";
 import { lang, t, tDyn, type Key } from "./i18n";
-import { claimText, code, evidenceZh, identifierParts, riskText } from "./words";
+import { claimText, code, identifierParts, riskText } from "./words";
 
 interface Ref {
   id: string;
@@ -271,7 +271,7 @@ export function renderGroupDetail(g: GroupDetail): HTMLElement {
             "ul",
             {},
             e.signals.map((s) =>
-              h("li", { "data-testid": "signal" }, s.criterion ? h("span", { class: "badge" }, s.criterion) : null, ` ${lang() === "zh" ? evidenceZh(s.zh) : s.description} (${s.weight.toFixed(2)})`),
+              h("li", { "data-testid": "signal" }, s.criterion ? h("span", { class: "badge" }, s.criterion) : null, ` ${lang() === "zh" ? s.zh : s.description} (${s.weight.toFixed(2)})`),
             ),
           ),
         ),

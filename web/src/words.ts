@@ -1,7 +1,6 @@
 //! The server's English words whose grammar the server fixes, in the page's language: graph edge
 //! labels (`graph_edge` in gql-api's traversal.rs), identifier labels (`<kind> <value>`), risk
-//! flags (one sentence per flag code), control claims (`HolderClaim::english` in detectors) and
-//! the one code the server's Chinese evidence leaves in English (a fund flow's shape).
+//! flags (one sentence per flag code) and control claims (`HolderClaim::english` in detectors).
 //! Each is parsed by its known grammar and rebuilt from the catalogue; a text that does not
 //! parse is shown as the server wrote it, so that a change of grammar shows instead of hiding.
 
@@ -12,7 +11,8 @@ export function code(value: string): string {
   return tDyn("code", value);
 }
 
-/** A graph edge's label from the API, by the edge's kind. */
+/** A graph edge's English label from the API in the page's words, by the edge's kind (codes such
+ * as `legal_rep` in words); in Chinese the page shows the API's own `labelZh`. */
 export function edgeText(kind: string, label: string): string {
   let m: RegExpMatchArray | null;
   switch (kind) {
@@ -114,13 +114,4 @@ export function claimText(claim: string): string {
     if (p !== null) return t(m[2] === "general partner" ? "claim.partner" : "claim.manager", { holder: m[1], paths: p });
   }
   return claim;
-}
-
-/**
- * A signal's description as the server writes it in Chinese. The fund-flow sentence ends in the
- * flow's shape as a code (`（Cycle）`, `（FanIn）`, `（Chain）`: reports' evidence.rs writes the
- * detector's enum name); the shape is put in words until the server does.
- */
-export function evidenceZh(text: string): string {
-  return text.replace(/（(Cycle|FanIn|Chain)）/, (_, shape: string) => `（${tDyn("shape", shape)}）`);
 }
