@@ -35,8 +35,9 @@
 //! visits by accounts in no group. An account with `v` visits in the bucket joins `b` with chance
 //! `1 - (1 - q_b)^v`; the expected number of bursts it joins is the sum of those over the group's
 //! bursts, so a busy account that trades all day is expected to join many. The significance is
-//! `-log10 P(Poisson(expected) >= joined)`. The tests are as many as, for every group, the
-//! accounts in no group active in the buckets of its bursts, and the findings are chosen by the
+//! `-log10 P(Poisson(expected) >= joined)`. The tests are counted, for every group, as the
+//! accounts in no group active in each (lane, bucket) of its bursts, added over those buckets (an
+//! account active in two of them counts twice: an upper bound), and the findings are chosen by the
 //! Benjamini–Hochberg procedure at the false discovery rate `false_discovery_rate`: sorted by
 //! p-value, the first `i` are kept for the largest `i` whose p-value is at most `i * rate /
 //! tests`. This is the analyst's question (of the accounts put forward, how many are wrong?), and
