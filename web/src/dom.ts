@@ -52,3 +52,16 @@ export function download(blob: Blob, name: string): void {
 export function pct(share: number, digits = 0): string {
   return `${(share * 100).toFixed(digits)}%`;
 }
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** Creates an SVG element (charts the page draws itself); attributes as in `h`, without listeners. */
+export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): SVGElementTagNameMap[K] {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false || typeof value === "function") continue;
+    el.setAttribute(key, value === true ? "" : String(value));
+  }
+  append(el, children);
+  return el;
+}

@@ -1,10 +1,12 @@
-//! The investigation page: a hash router over the pages, the header (navigation, language,
-//! signed-in user) and the session (token in sessionStorage, role from `me`).
+//! The investigation page: a hash router over the pages (search, groups, breaches, a group, a
+//! subject), the header (navigation, language, signed-in user) and the session (token in
+//! sessionStorage, role from `me`).
 
 import "./style.css";
 import { me, onUnauthenticated, setToken, token, type Viewer } from "./api";
 import { h, replace } from "./dom";
 import { lang, onLangChange, setLang, t, tDyn, tParts } from "./i18n";
+import { breachesPage } from "./breaches";
 import { groupPage, groupsPage, loginPage, searchPage, subjectPage, type Page } from "./pages";
 
 const app = document.getElementById("app")!;
@@ -29,6 +31,7 @@ function renderHeader(): void {
           {},
           h("a", { href: "#/search", "data-testid": "nav-search" }, t("nav.search")),
           h("a", { href: "#/groups", "data-testid": "nav-groups" }, t("nav.groups")),
+          h("a", { href: "#/breaches", "data-testid": "nav-breaches" }, t("nav.breaches")),
         )
       : null,
     h("span", { class: "spacer" }),
@@ -75,7 +78,8 @@ function route(force = false): void {
   const [, section, rawId] = path.split("/");
   const id = rawId ? decodeURIComponent(rawId) : "";
   if (section === "groups") show(groupsPage(params));
-  else if (section === "group" && id) show(groupPage(id, viewer));
+  else if (section === "breaches") show(breachesPage(params));
+  else if (section === "group" && id) show(groupPage(id, viewer, params));
   else if (section === "subject" && id) show(subjectPage(id, params));
   else show(searchPage(params.get("q") ?? ""));
 }

@@ -3,6 +3,8 @@
 
 import { GRAPH_FIELDS, gql, me, neighborhood, setToken, type Connection, type Subgraph, type Viewer } from "./api";
 import { h, replace, type Child } from "./dom";
+import { BREACH_FIELDS, loadSeries, renderBreachPanel, type Breach } from "./breaches";
+import type { PositionPoint } from "./breach-chart";
 import { evidenceHubs, GraphView, legend, type NodeAttrs } from "./graph-view";
 import { lang, t, tDyn } from "./i18n";
 import { fill, GROUP_DETAIL_FIELDS, loadSubject, raw, renderGroupDetail, renderProfile, renderReview, subjectName, type GroupDetail } from "./panel";
@@ -364,16 +366,34 @@ function workspace(opts: {
 
 interface GroupData extends GroupDetail {
   graph: Subgraph;
+  breaches: Breach[];
 }
 
-export function groupPage(id: string, viewer: Viewer): Page {
+/**
+ * A group's view: the graph, and in the side panel its breaches as one trader (when it has any),
+ * its detail and evidence, and the review. `focus=evidence` in the URL scrolls to the evidence.
+ */
+export function groupPage(id: string, viewer: Viewer, params: URLSearchParams = new URLSearchParams()): Page {
   let group: GroupData | null = null;
   let error: string | null = null;
   let page: Page;
+  let focusEvidence = params.get("focus") === "evidence";
+  // Kept across a language switch: the chosen contract and the series already loaded.
+  const chart = { instrument: null as string | null };
+  const series = new Map<string, Promise<PositionPoint[]>>();
+  const seriesOf = (instrument: string): Promise<PositionPoint[]> => {
+    let s = series.get(instrument);
+    if (!s) {
+      s = loadSeries(id, instrument);
+      series.set(instrument, s);
+      s.catch(() => series.delete(instrument));
+    }
+    return s;
+  };
   const load = async (): Promise<Subgraph> => {
     try {
       const data = await gql<{ controlGroup: GroupData | null }>(
-        `query Group($id: ID!) { controlGroup(id: $id) { ${GROUP_DETAIL_FIELDS} graph { ${GRAPH_FIELDS} truncated } } }`,
+        `query Group($id: ID!) { controlGroup(id: $id) { ${GROUP_DETAIL_FIELDS} breaches { ${BREACH_FIELDS} } graph { ${GRAPH_FIELDS} truncated } } }`,
         { id },
       );
       group = data.controlGroup;
@@ -388,9 +408,16 @@ export function groupPage(id: string, viewer: Viewer): Page {
     if (error) return replace(panel, h("p", { class: "error" }, error));
     if (!group) return replace(panel, h("p", { class: "small" }, t("loading")));
     const g = group;
+    const showEvidence = (): void => {
+      const evidence = panel.querySelector<HTMLElement>('[data-testid="evidence"]');
+      if (!evidence) return;
+      evidence.classList.add("focus");
+      evidence.previousElementSibling?.scrollIntoView({ block: "start" });
+    };
     replace(
       panel,
       g.graph.truncated ? h("p", { class: "small" }, t("group.truncated")) : null,
+      g.breaches.length ? renderBreachPanel({ breaches: g.breaches, state: chart, series: seriesOf, onEvidence: showEvidence }) : null,
       renderGroupDetail(g),
       renderReview(g, viewer.role, (review) => {
         g.review = review;
@@ -398,6 +425,10 @@ export function groupPage(id: string, viewer: Viewer): Page {
         extra(panel);
       }),
     );
+    if (focusEvidence) {
+      focusEvidence = false;
+      showEvidence();
+    }
   };
   page = workspace({
     title: () => t("group.title", { id }) + (group ? ` · ${group.size} · ${group.score.toFixed(3)}` : ""),

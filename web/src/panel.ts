@@ -106,7 +106,8 @@ export function subjectName(ref: Ref): (Node | string)[] {
   return [raw(label)];
 }
 
-function subjectLink(ref: Ref): HTMLElement {
+/** A link to a subject's page, its name as data. */
+export function subjectLink(ref: Ref): HTMLElement {
   return h("a", { href: `#/subject/${encodeURIComponent(ref.id)}`, "data-subject": ref.id }, subjectName(ref));
 }
 
