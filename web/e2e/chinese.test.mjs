@@ -1,9 +1,12 @@
 // The page in Chinese shows no English (issue 17): with the language switched to Chinese, every
-// page of the investigation page is visited on three fixtures (family-and-nominee: relations,
+// page of the investigation page is visited on four fixtures (family-and-nominee: relations,
 // transfers, trades, shared identifiers; ownership-chain: majority chains, a general partner,
-// an asset manager; the group-layout groups of 2 and 8 accounts: a fund-flow hub): sign-in, search results, the group list, every group with its side panel,
-// evidence hubs, pairwise evidence and an explained path, and the subject pages of accounts,
-// persons, entities, members and identifiers. On each, every text the page shows is collected:
+// an asset manager; the group-layout groups of 2 and 8 accounts: a fund-flow hub; surveillance:
+// the tapes, with limit breaches and reporting findings): sign-in, search results, the group
+// list, the breach page (all breaches and filtered) with the reporting findings, every group
+// with its side panel (the breach panel and its chart where the group breaches), evidence hubs,
+// pairwise evidence and an explained path, and the subject pages of accounts, persons,
+// entities, members and identifiers. On each, every text the page shows is collected:
 // DOM text, the title, placeholder and aria-label attributes, the group view's label layer and,
 // where sigma draws the labels on a canvas, the labels of the graph the page holds. Any word of
 // three or more Latin letters that is not data and not on a short list of tokens Chinese pages
@@ -93,13 +96,16 @@ async function switchBack(page) {
   await page.waitForFunction(() => document.documentElement.lang === "zh-CN");
 }
 
-function chineseSuite(dataset, path) {
+function chineseSuite(dataset, path, { withBreaches = false } = {}) {
   describe(`the page in Chinese on ${dataset}`, () => {
     let server;
     let browser;
     /** English found: text → { where, words, page }. */
     const found = new Map();
     let visited = 0;
+    /** Group views with a breach panel, and whether one was switched to English and back. */
+    let breachPanels = 0;
+    let switchedOnBreaches = false;
 
     const collect = async (page, what) => {
       visited++;
@@ -154,11 +160,26 @@ function chineseSuite(dataset, path) {
       await page.locator('[data-testid="groups-total"][data-loaded]').waitFor();
       await page.getByTestId("group-row").first().waitFor();
       await collect(page, "groups");
+
+      // The breach page: every breach and the reporting findings, then filtered by kind and
+      // only-as-a-group.
+      for (const query of ["", "kind=POSITION_LONG&only=true"]) {
+        await go(`/breaches${query ? `?${query}` : ""}`);
+        await page.locator(`[data-testid="breaches-total"][data-loaded="${query}"]`).waitFor();
+        await page.getByTestId("reports").locator("table, p:not(.small), p[data-testid]").first().waitFor();
+        await collect(page, `breaches ${query}`);
+      }
+
       for (const g of groups) {
         await go(`/group/${encodeURIComponent(g.id)}`);
         await graphSettled(page, `group-${g.id}`);
         await page.getByTestId("group-detail").waitFor();
         await page.getByTestId("review").waitFor();
+        // The breach panel and its chart, where the group breaches.
+        if (await page.getByTestId("breach-panel").count()) {
+          await page.locator('[data-testid="breach-panel"][data-ready="true"]').waitFor();
+          breachPanels++;
+        }
         await collect(page, `group ${g.id}`);
         const hubs = await page.evaluate(() => window.ctrlgraphView.graph.filterNodes((_, a) => a.synthetic));
         for (const hub of hubs) {
@@ -174,8 +195,12 @@ function chineseSuite(dataset, path) {
         if (await page.getByTestId("pairwise").count()) await page.getByTestId("pairwise").click();
         await page.evaluate(() => window.ctrlgraphView.placeLabels());
         await collect(page, `group ${g.id} path, pairwise`);
-        if (g === groups[0]) {
+        if (g === groups[0] || (breachPanels === 1 && !switchedOnBreaches)) {
           await switchBack(page);
+          if (await page.getByTestId("breach-panel").count()) {
+            await page.locator('[data-testid="breach-panel"][data-ready="true"]').waitFor();
+            switchedOnBreaches = true;
+          }
           await page.evaluate(() => window.ctrlgraphView.placeLabels());
           await collect(page, `group ${g.id} after English`);
         }
@@ -208,6 +233,7 @@ function chineseSuite(dataset, path) {
       const report = [...found].map(([text, f]) => ({ text, ...f }));
       writeFileSync(join(artefacts, `chinese-untranslated-${dataset.replace(/\W+/g, "-")}.json`), JSON.stringify({ visited, found: report }, null, 2));
       assert.ok(visited > 10, `${visited} views visited`);
+      if (withBreaches) assert.ok(breachPanels > 0 && switchedOnBreaches, "a group's breach panel was visited, and switched to English and back");
       assert.deepEqual(
         report.slice(0, 60).map((f) => `${f.words.join(" ")} ← ${JSON.stringify(f.text.slice(0, 120))} (${f.where}, ${f.page})`),
         [],
@@ -243,3 +269,4 @@ describe("the message catalogue", () => {
 chineseSuite("family-and-nominee", () => join(repoDir, "fixtures", "datasets", "family-and-nominee"));
 chineseSuite("ownership-chain", () => join(repoDir, "fixtures", "datasets", "ownership-chain"));
 chineseSuite("groups of 2 and 8", () => groupsDataset([2, 8], 1));
+chineseSuite("surveillance", () => join(repoDir, "fixtures", "datasets", "surveillance"), { withBreaches: true });

@@ -36,10 +36,10 @@ function run(args, what) {
   return out.stdout;
 }
 
-/** A generated dataset (`ctrlgraph gen`) in a temporary folder; returns its path. */
-export function generate(accounts, seed) {
+/** A generated dataset (`ctrlgraph gen`, with `extra` options such as `--tapes`) in a temporary folder; returns its path. */
+export function generate(accounts, seed, extra = []) {
   const dir = mkdtempSync(join(tmpdir(), "ctrlgraph-web-gen-"));
-  run(["gen", "--accounts", String(accounts), "--seed", String(seed), "--out", dir], "gen");
+  run(["gen", "--accounts", String(accounts), "--seed", String(seed), "--out", dir, ...extra], "gen");
   return dir;
 }
 

@@ -47,15 +47,17 @@ export function chartAccounts(series: PositionPoint[]): string[] {
 
 /**
  * The chart of `series` (oldest day first) in `instrument`; `breached` holds the days the group
- * breached the limit on each side. Returns the SVG and its legend in one element.
+ * breached the limit on each side; `members`, the group's accounts, fix each account's colour
+ * so that it keeps it from one contract to the next. Returns the SVG and its legend in one element.
  */
-export function positionChart(instrument: string, series: PositionPoint[], breached: Record<Side, Set<string>>): HTMLElement {
+export function positionChart(instrument: string, series: PositionPoint[], breached: Record<Side, Set<string>>, members: string[] = []): HTMLElement {
   const sides = (["long", "short"] as const).filter((side) => series.some((p) => p[side] > 0) || breached[side].size > 0);
   if (series.length === 0 || sides.length === 0) {
     return h("p", { class: "small", "data-testid": "position-chart-empty" }, t("chart.none"));
   }
   const accounts = chartAccounts(series);
-  const colour = new Map(accounts.map((id, i) => [id, accountColour(i)]));
+  const palette = [...members, ...accounts.filter((id) => !members.includes(id))];
+  const colour = new Map(accounts.map((id) => [id, accountColour(palette.indexOf(id))]));
   const plotW = WIDTH - LEFT - RIGHT;
   const band = plotW / series.length;
   const barW = Math.max(1, band * 0.7);

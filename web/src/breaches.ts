@@ -75,6 +75,8 @@ function onlyBadge(b: Breach): Child {
  */
 export function renderBreachPanel(opts: {
   breaches: Breach[];
+  /** The group's accounts, in the order that gives each its colour. */
+  members: string[];
   state: { instrument: string | null };
   series: (instrument: string) => Promise<PositionPoint[]>;
   onEvidence: () => void;
@@ -109,13 +111,14 @@ export function renderBreachPanel(opts: {
           { "data-testid": "breach-row", "data-kind": b.kind, "data-scope": b.scope, "data-date": b.date, "data-only": String(b.onlyAsGroup), class: b.onlyAsGroup ? "only" : "" },
           h("td", {}, tDyn("breach", b.kind), " ", onlyBadge(b)),
           h("td", {}, raw(b.scope)),
-          h("td", {}, b.date),
+          h("td", { class: "day" }, b.date),
           figureCells(b),
         ),
         h("tr", { class: "parts-row" }, h("td", { colspan: 5 }, partsList(b), evidenceLink(b))),
       ]),
     ),
   );
+  const chartTitle = h("h4");
   const chartBox = h("div", { "data-testid": "chart-box" });
   const showChart = (): void => {
     const instrument = state.instrument;
@@ -124,6 +127,7 @@ export function renderBreachPanel(opts: {
       return;
     }
     root.dataset.ready = "false";
+    replace(chartTitle, tParts("chart.title", { instrument: raw(instrument) }));
     replace(chartBox, h("p", { class: "small" }, t("loading")));
     opts
       .series(instrument)
@@ -131,7 +135,7 @@ export function renderBreachPanel(opts: {
         if (state.instrument !== instrument) return;
         const breached: Record<Side, Set<string>> = { long: new Set(), short: new Set() };
         for (const b of breaches) if (b.scope === instrument && SIDE[b.kind]) breached[SIDE[b.kind]!].add(b.date);
-        replace(chartBox, positionChart(instrument, series, breached));
+        replace(chartBox, positionChart(instrument, series, breached, opts.members));
         root.dataset.ready = "true";
       })
       .catch((e: Error) => {
@@ -152,7 +156,7 @@ export function renderBreachPanel(opts: {
     h("h4", {}, t("breach.panel"), ` (${breaches.length})`),
     table,
     state.instrument
-      ? [h("h4", {}, tParts("chart.title", { instrument: raw(state.instrument) })), picker ? h("label", { class: "small" }, t("chart.instrument"), " ", picker) : null, chartBox]
+      ? [chartTitle, picker ? h("label", { class: "small" }, t("chart.instrument"), " ", picker) : null, chartBox]
       : null,
   );
   showChart();
@@ -292,7 +296,7 @@ export function breachesPage(params: URLSearchParams): { el: HTMLElement } {
               h("td", {}, groupCell(b.groupId, b.group !== null)),
               h("td", {}, tDyn("breach", b.kind), " ", onlyBadge(b)),
               h("td", {}, raw(b.scope)),
-              h("td", {}, b.date),
+              h("td", { class: "day" }, b.date),
               figureCells(b),
               h("td", {}, partsList(b)),
               h("td", {}, b.group ? h("span", { class: `status status-${b.group.status}` }, tDyn("status", b.group.status)) : "–"),

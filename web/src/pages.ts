@@ -366,6 +366,7 @@ function workspace(opts: {
 
 interface GroupData extends GroupDetail {
   graph: Subgraph;
+  accounts: { id: string }[];
   breaches: Breach[];
 }
 
@@ -393,7 +394,7 @@ export function groupPage(id: string, viewer: Viewer, params: URLSearchParams = 
   const load = async (): Promise<Subgraph> => {
     try {
       const data = await gql<{ controlGroup: GroupData | null }>(
-        `query Group($id: ID!) { controlGroup(id: $id) { ${GROUP_DETAIL_FIELDS} breaches { ${BREACH_FIELDS} } graph { ${GRAPH_FIELDS} truncated } } }`,
+        `query Group($id: ID!) { controlGroup(id: $id) { ${GROUP_DETAIL_FIELDS} accounts { id } breaches { ${BREACH_FIELDS} } graph { ${GRAPH_FIELDS} truncated } } }`,
         { id },
       );
       group = data.controlGroup;
@@ -417,7 +418,7 @@ export function groupPage(id: string, viewer: Viewer, params: URLSearchParams = 
     replace(
       panel,
       g.graph.truncated ? h("p", { class: "small" }, t("group.truncated")) : null,
-      g.breaches.length ? renderBreachPanel({ breaches: g.breaches, state: chart, series: seriesOf, onEvidence: showEvidence }) : null,
+      g.breaches.length ? renderBreachPanel({ breaches: g.breaches, members: g.accounts.map((a) => a.id), state: chart, series: seriesOf, onEvidence: showEvidence }) : null,
       renderGroupDetail(g),
       renderReview(g, viewer.role, (review) => {
         g.review = review;
