@@ -427,8 +427,10 @@ export function groupPage(id: string, viewer: Viewer, params: URLSearchParams = 
       }),
     );
     if (focusEvidence) {
+      // Once the chart above it is drawn, so that it does not push the evidence away.
       focusEvidence = false;
-      showEvidence();
+      const drawn = chart.instrument ? seriesOf(chart.instrument) : Promise.resolve([]);
+      void drawn.catch(() => []).then(() => requestAnimationFrame(showEvidence));
     }
   };
   page = workspace({
