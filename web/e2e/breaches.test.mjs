@@ -1,6 +1,7 @@
 // The consequences of a group on the page: its limit breaches as one trader on the group view
 // (the table, and the chart of its position against the limit, stacked by account) and the
-// market-wide breach page (filters, paging with the API's cursor, reporting findings). Two
+// market-wide breach page (filters by kind, only-as-a-group, product and dates; paging with the
+// API's cursor; reporting findings). Two
 // datasets: the hand-made surveillance fixture (A1+A2 breach the IF2403 long limit only as a
 // group, 700 + 600 > 1200, and cancel six times; A2 also holds 650 short lots) and a generated
 // dataset with the tapes (`ctrlgraph gen --tapes`), where breaches run to more than a page; and the
@@ -362,6 +363,24 @@ describe("breaches on a generated dataset with tapes", () => {
     assert.equal(shown.total, onlyAll.length);
     assert.deepEqual(shown.rows.map((r) => r.key), onlyAll.slice(0, 50).map(key));
     await screenshot(page, "breaches-04-filtered");
+
+    // A product and a date range: the rows the API lists for them.
+    const days = [...new Set(all.map((x) => x.date))].sort();
+    const product = all[0].scope.replace(/\d+$/, "");
+    const ranged = await allBreaches(server, { instrument: product, from: days[1], to: days.at(-2), onlyAsGroup: true });
+    assert.ok(ranged.length > 0 && ranged.length < onlyAll.length, `the product and dates keep ${ranged.length} of ${onlyAll.length}`);
+    await page.getByTestId("breaches-instrument").fill(product);
+    await page.getByTestId("breaches-from").fill(days[1]);
+    await page.getByTestId("breaches-to").fill(days.at(-2));
+    await page.getByTestId("breaches-apply").click();
+    shown = await firstPage(new URLSearchParams({ from: days[1], to: days.at(-2), instrument: product, only: "true" }).toString());
+    assert.equal(shown.total, ranged.length, `breaches in ${product} from ${days[1]} to ${days.at(-2)}`);
+    assert.deepEqual(shown.rows.map((r) => r.key), ranged.slice(0, 50).map(key));
+    await page.getByTestId("breaches-instrument").fill("");
+    await page.getByTestId("breaches-from").fill("");
+    await page.getByTestId("breaches-to").fill("");
+    await page.getByTestId("breaches-apply").click();
+    await firstPage("only=true");
 
     // Open the group of the first row: its view shows that breach.
     const b = onlyAll.find((x) => x.source === "DETECTED");

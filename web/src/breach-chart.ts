@@ -141,7 +141,8 @@ export function positionChart(instrument: string, series: PositionPoint[], breac
     const limits = [...new Set(series.map((p) => p.limit).filter((l): l is number => l !== null))];
     for (const l of limits.slice(0, 3)) panel.append(svg("text", { x: LEFT - 4, y: y0 - l * scale + 3, class: "chart-tick chart-tick-limit" }, String(l)));
     const peak = Math.max(...series.map((p) => p[side]));
-    if (peak > 0 && !limits.some((l) => Math.abs(l - peak) * scale < 12)) {
+    // The peak's tick, unless it would sit on the baseline's or a limit's.
+    if (peak * scale >= 12 && !limits.some((l) => Math.abs(l - peak) * scale < 12)) {
       panel.append(svg("text", { x: LEFT - 4, y: y0 - peak * scale + 3, class: "chart-tick" }, String(peak)));
     }
   });
