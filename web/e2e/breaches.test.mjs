@@ -1,13 +1,13 @@
 // The consequences of a group on the page: its limit breaches as one trader on the group view
 // (the table, and the chart of its position against the limit, stacked by account) and the
 // market-wide breach page (filters by kind, only-as-a-group, product and dates; paging with the
-// API's cursor; reporting findings). Two
-// datasets: the hand-made surveillance fixture (A1+A2 breach the IF2403 long limit only as a
-// group, 700 + 600 > 1200, and cancel six times; A2 also holds 650 short lots) and a generated
-// dataset with the tapes (`ctrlgraph gen --tapes`), where breaches run to more than a page; and the
-// fixture with a second contract added (IF2406, short lots over the limit, an instrument limit
-// from 2024-03-05), for the contract picker and a limit that steps. Every figure the page shows
-// is compared with what the API returns, queried here.
+// API's cursor; reporting findings). Three datasets: the hand-made surveillance fixture (A1+A2
+// breach the IF2403 long limit only as a group, 700 + 600 > 1200, and cancel six times; A2 also
+// holds 650 short lots; R1's breach is not only as a group); a generated dataset with the tapes
+// (`ctrlgraph gen --tapes`), where breaches run to more than a page; and the fixture with a
+// second contract added (IF2406, short lots over the limit, an instrument limit from
+// 2024-03-05), for the contract picker and a limit that steps. Every figure the page shows is
+// compared with what the API returns, queried here.
 
 import assert from "node:assert/strict";
 import { appendFileSync, cpSync, mkdtempSync, rmSync } from "node:fs";
