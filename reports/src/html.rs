@@ -77,6 +77,13 @@ struct BreachRow<'a> {
     parts: String,
 }
 
+/// A row of the monthly statistics table.
+#[derive(Serialize)]
+struct MonthlyRow {
+    month: String,
+    values: Vec<u64>,
+}
+
 #[derive(Serialize)]
 struct Contribution {
     label: String,
@@ -212,8 +219,26 @@ pub fn render(
                 .join(", "),
         })
         .collect();
+    let position_charts: Vec<crate::breach_charts::DrawnChart> = view
+        .breach_charts
+        .charts
+        .par_iter()
+        .map(|c| crate::breach_charts::draw(c, lang))
+        .collect();
+    let monthly: Vec<MonthlyRow> = crate::monthly::of_view(view)
+        .into_iter()
+        .map(|r| MonthlyRow {
+            month: r.month.to_string(),
+            values: r.values().to_vec(),
+        })
+        .collect();
     let head = env.get_template("head.html")?.render(context! {
         breaches => Serde(breaches),
+        position_charts => Serde(position_charts),
+        charts_not_drawn => view.breach_charts.not_drawn,
+        charts_cap => view.breach_charts.cap,
+        monthly => Serde(monthly),
+        monthly_labels => Serde(&crate::monthly::MONTHLY_LABELS[1..]),
         html_lang => lang.html_tag(),
         css => CSS,
         analysis_created_at => &view.analysis_created_at,
