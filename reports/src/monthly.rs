@@ -222,7 +222,7 @@ pub fn monthly(
                 ReportingKind::Overdue | ReportingKind::PartlyReported
                     if f.overdue && listed.contains(f.group_id.as_str()) =>
                 {
-                    r.overdue_reports += 1
+                    r.overdue_reports += 1;
                 }
                 _ => {}
             }
