@@ -324,10 +324,13 @@ pub fn draw(c: &ChartData, lang: Lang) -> DrawnChart {
                 .margin(10)
                 .x_label_area_size(40)
                 .y_label_area_size(60)
-                .build_cartesian_2d((0u32..n).into_segmented(), 0u64..y_max)?;
+                // A segmented range over `0..m` has a segment for each of 0 to m, one per day;
+                // plotters cannot divide an empty range, so one day gets a blank second segment.
+                .build_cartesian_2d((0u32..(n - 1).max(1)).into_segmented(), 0u64..y_max)?;
             chart
                 .configure_mesh()
                 .disable_x_mesh()
+                .light_line_style(TRANSPARENT)
                 .x_desc(label(lang, "breach_date"))
                 .y_desc(label(lang, "chart_lots"))
                 .x_labels(dates.len().min(10))

@@ -680,6 +680,9 @@ fn surveillance_monthly_statistics_match_their_golden_file() {
     assert_eq!(sheet.get((0, 0)).unwrap().to_string(), "Month");
     let html = fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<h2>Monthly statistics</h2>"));
+    // Months as columns, a row per measure.
+    assert!(html.contains(&format!("<th class=\"num\">{as_of}</th>")));
+    assert!(html.contains("<tr><th>Overdue reports</th><td class=\"num\">1</td></tr>"));
 }
 
 /// One attribute of an SVG tag, as a number.
