@@ -413,6 +413,10 @@ pub struct ReportArgs {
     /// created_at, or an earlier JSON report (file or folder).
     #[arg(long)]
     pub since: Option<String>,
+    /// How many groups with position breaches the HTML report charts, in the order of its
+    /// breaches table; the report says how many it leaves undrawn.
+    #[arg(long, env = "CTRLGRAPH_REPORT_BREACH_CHARTS", default_value_t = reports::DEFAULT_BREACH_CHARTS)]
+    pub breach_charts: usize,
 }
 
 fn require_store(ctx: &Ctx) -> Result<Box<dyn Store>> {
@@ -735,6 +739,7 @@ pub fn report_cmd(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
             statuses: args.status.clone(),
         },
         since: args.since.clone(),
+        breach_charts: args.breach_charts,
     };
     let started = std::time::Instant::now();
     let pb = stage_bar(ctx.progress);

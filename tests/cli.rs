@@ -220,6 +220,7 @@ fn report_input_errors_exit_2_and_reports_name_their_files() {
         "groups.csv",
         "accounts.csv",
         "evidence.csv",
+        "monthly.csv",
         "report.json",
     ] {
         assert!(out.join(f).is_file() && stdout.contains(f), "{f}: {stdout}");

@@ -77,6 +77,14 @@ struct BreachRow<'a> {
     parts: String,
 }
 
+/// A row of the monthly statistics table: one measure over the months.
+#[derive(Serialize)]
+struct MonthlyRow {
+    /// The measure's catalogue key.
+    key: &'static str,
+    values: Vec<u64>,
+}
+
 #[derive(Serialize)]
 struct Contribution {
     label: String,
@@ -212,8 +220,30 @@ pub fn render(
                 .join(", "),
         })
         .collect();
+    let position_charts: Vec<crate::breach_charts::DrawnChart> = view
+        .breach_charts
+        .charts
+        .par_iter()
+        .map(|c| crate::breach_charts::draw(c, lang))
+        .collect();
+    // Months as columns and one row per measure, as exchanges publish them.
+    let months = crate::monthly::of_view(view);
+    let monthly: Vec<MonthlyRow> = crate::monthly::MONTHLY_LABELS[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, key)| MonthlyRow {
+            key,
+            values: months.iter().map(|m| m.values()[i]).collect(),
+        })
+        .collect();
+    let month_names: Vec<String> = months.iter().map(|m| m.month.to_string()).collect();
     let head = env.get_template("head.html")?.render(context! {
         breaches => Serde(breaches),
+        position_charts => Serde(position_charts),
+        charts_not_drawn => view.breach_charts.not_drawn,
+        charts_cap => view.breach_charts.cap,
+        monthly => Serde(monthly),
+        months => Serde(month_names),
         html_lang => lang.html_tag(),
         css => CSS,
         analysis_created_at => &view.analysis_created_at,

@@ -3,7 +3,9 @@
 //! controller, score breakdown, criteria, evidence drawing and evidence tables), an XLSX
 //! workbook, CSV files and a JSON document with stable, documented columns (`README.md` of this
 //! crate), in English or Simplified Chinese, optionally with the changes since an earlier
-//! analysis.
+//! analysis. Where the store holds surveillance findings, every format carries the limit
+//! breaches and the monthly statistics ([`monthly`]), and the HTML charts the positions of the
+//! groups with position breaches ([`breach_charts`]).
 //!
 //! Reports read the analysed store and write files; they never reach the network (the HTML
 //! carries its styles, charts and drawings inline and names no URL).
@@ -11,12 +13,14 @@
 //! [`write_reports`] is the entry point; [`view::build`] makes the one view of an analysis that
 //! every format renders.
 
+pub mod breach_charts;
 pub mod changes;
 pub mod charts;
 pub mod drawing;
 pub mod evidence;
 mod html;
 pub mod i18n;
+pub mod monthly;
 mod tables;
 pub mod view;
 mod xlsx;
@@ -28,6 +32,7 @@ use std::time::Instant;
 use detectors::results::AnalysisResults;
 use ingest::{Store, StoreError};
 
+pub use breach_charts::DEFAULT_BREACH_CHARTS;
 pub use changes::{ChangeKind, Changes};
 pub use i18n::Lang;
 pub use view::{Filters, ReportView};
@@ -44,6 +49,7 @@ pub const WASH_CSV: &str = "wash_trades.csv";
 pub const CHANGES_CSV: &str = "changes.csv";
 pub const BREACHES_CSV: &str = "breaches.csv";
 pub const BREACHES_JSON: &str = "breaches.json";
+pub const MONTHLY_CSV: &str = "monthly.csv";
 
 /// Errors of a report.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +117,9 @@ pub struct ReportOptions {
     /// An earlier analysis to compare with: `previous` (the one before the latest), the
     /// `created_at` of a stored one, or the path of an earlier JSON report (or its folder).
     pub since: Option<String>,
+    /// How many groups with position breaches the HTML report draws charts for, in the order of
+    /// its breaches table ([`DEFAULT_BREACH_CHARTS`] by default).
+    pub breach_charts: usize,
 }
 
 /// What [`write_reports`] wrote.
@@ -208,6 +217,14 @@ pub fn write_reports(
                     || listed.contains(b.group_id.as_str())
             })
             .collect();
+        view.reporting = found.reporting;
+        view.as_of = found.as_of;
+    }
+    if opts.formats.contains(&Format::Html) {
+        stage("reading the positions of breaching groups");
+        view.breach_charts = timed("breach charts", || {
+            breach_charts::load(store, &view, opts.breach_charts)
+        })?;
     }
     std::fs::create_dir_all(&opts.out).map_err(|source| ReportError::Io {
         path: opts.out.clone(),

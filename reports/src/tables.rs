@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::monthly::MONTHLY_COLUMNS;
 use crate::view::{GroupView, ReportView, STRONG_WEIGHT};
 use crate::{
-    ACCOUNTS_CSV, BREACHES_CSV, CANDIDATES_CSV, CHANGES_CSV, EVIDENCE_CSV, GROUPS_CSV, ReportError,
-    WASH_CSV,
+    ACCOUNTS_CSV, BREACHES_CSV, CANDIDATES_CSV, CHANGES_CSV, EVIDENCE_CSV, GROUPS_CSV, MONTHLY_CSV,
+    ReportError, WASH_CSV,
 };
 
 /// `breaches.csv`: one row per account of each breach.
@@ -260,6 +261,14 @@ pub fn write_csv(view: &ReportView, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
                     &p.alone.to_string(),
                 ])?;
             }
+        }
+        Ok(())
+    })?);
+    files.push(write(dir, MONTHLY_CSV, &MONTHLY_COLUMNS, &mut |c| {
+        for r in crate::monthly::of_view(view) {
+            let mut record = vec![r.month.to_string()];
+            record.extend(r.values().iter().map(u64::to_string));
+            c.write_record(&record)?;
         }
         Ok(())
     })?);

@@ -266,6 +266,16 @@ pub struct ReportView {
     /// `breaches.csv`, `breaches.json` and the Breaches sheet, not into `report.json`.
     #[serde(skip)]
     pub breaches: Vec<detectors::surveillance::Breach>,
+    /// The reporting findings (overdue, partly reported, stale) of the surveillance check, for
+    /// the monthly statistics; not in `report.json`.
+    #[serde(skip)]
+    pub reporting: Vec<detectors::surveillance::ReportingFinding>,
+    /// The day the surveillance check measured reporting deadlines on, if it ran.
+    #[serde(skip)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// The data of the position-breach charts the HTML draws (read only for HTML reports).
+    #[serde(skip)]
+    pub breach_charts: crate::breach_charts::BreachCharts,
 }
 
 /// Point reads of names and account details, remembered so each id is read once.
@@ -372,6 +382,9 @@ pub fn build(
         groups,
         changes,
         breaches: Vec::new(),
+        reporting: Vec::new(),
+        as_of: None,
+        breach_charts: Default::default(),
     })
 }
 

@@ -1,4 +1,5 @@
-//! The XLSX workbook: sheets Groups, Accounts and Evidence (and Changes with `--since`), each
+//! The XLSX workbook: sheets Groups, Accounts and Evidence (and Changes with `--since`,
+//! Breaches and Monthly from the surveillance findings), each
 //! with a frozen, bold header row and filters on every column. Sheet names are fixed; the
 //! headers are in the report's language.
 
@@ -15,6 +16,8 @@ use crate::view::ReportView;
 pub const SHEETS: [&str; 3] = ["Groups", "Accounts", "Evidence"];
 /// The sheet of limit breaches, written when there are any.
 pub const BREACHES_SHEET: &str = "Breaches";
+/// The sheet of monthly statistics, written when there is a month to show.
+pub const MONTHLY_SHEET: &str = "Monthly";
 /// The sheet of candidate members, after the evidence.
 pub const CANDIDATES_SHEET: &str = "Candidates";
 
@@ -316,6 +319,24 @@ pub fn write(view: &ReportView, lang: Lang, path: &Path) -> Result<(), ReportErr
                 .map(|p| format!("{}:{}", p.account, p.share))
                 .collect();
             sheet.write_string(r, 8, parts.join(";"))?;
+        }
+    }
+    let months = crate::monthly::of_view(view);
+    if !months.is_empty() {
+        let sheet = wb.add_worksheet().set_name(MONTHLY_SHEET)?;
+        let widths = [10.0; crate::monthly::MONTHLY_LABELS.len()];
+        header(
+            sheet,
+            lang,
+            &crate::monthly::MONTHLY_LABELS,
+            &widths,
+            months.len() as u32,
+        )?;
+        for (r, m) in (1u32..).zip(&months) {
+            sheet.write_string(r, 0, m.month.to_string())?;
+            for (c, v) in (1u16..).zip(m.values()) {
+                sheet.write_number(r, c, v as f64)?;
+            }
         }
     }
     wb.save(path)?;

@@ -42,6 +42,7 @@ fn opts(out: &Path, lang: Lang) -> ReportOptions {
         lang,
         filters: Filters::default(),
         since: None,
+        breach_charts: reports::DEFAULT_BREACH_CHARTS,
     }
 }
 
@@ -210,14 +211,11 @@ fn chinese_report_carries_chinese_labels_and_names() {
     }
 }
 
-/// Every word the Chinese HTML report shows is Chinese, except data (ids, identifier values in
-/// backticks, names as the sources spell them, trade ids) and a few conventional Latin terms.
-#[test]
-fn the_chinese_report_leaves_no_word_in_english() {
-    let (_dir, store) = generated();
-    let out = tempfile::tempdir().unwrap();
-    reports::write_reports(store, &opts(out.path(), Lang::Zh), &mut |_| {}).unwrap();
-    let html = fs::read_to_string(out.path().join("report.html")).unwrap();
+/// Asserts that every word the Chinese HTML report in `out` shows is Chinese, except data (ids,
+/// identifier values in backticks, names as the sources spell them, trade ids) and a few
+/// conventional Latin terms.
+fn assert_no_english(out: &Path) {
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
     // Text between tags, scripts and styles left out; SVG text kept (the charts' and drawings'
     // captions), except the drawings' node labels and the raw-value cells (`mono`: identifier
     // values, trade ids), which are data.
@@ -243,7 +241,7 @@ fn the_chinese_report_leaves_no_word_in_english() {
     }
     text.push_str(rest);
     // Names as the sources spell them are data, and so are identifier values (in backticks).
-    let (_, acc) = csv_rows(&out.path().join("accounts.csv"));
+    let (_, acc) = csv_rows(&out.join("accounts.csv"));
     let mut names: Vec<&str> = acc.iter().map(|r| r[3].as_str()).collect();
     names.sort_by_key(|n| std::cmp::Reverse(n.len()));
     let mut plain = String::new();
@@ -288,6 +286,15 @@ fn the_chinese_report_leaves_no_word_in_english() {
         english.is_empty(),
         "English left in the Chinese report: {english:?}, in {context:#?}"
     );
+}
+
+/// Every word the Chinese HTML report shows is Chinese.
+#[test]
+fn the_chinese_report_leaves_no_word_in_english() {
+    let (_dir, store) = generated();
+    let out = tempfile::tempdir().unwrap();
+    reports::write_reports(store, &opts(out.path(), Lang::Zh), &mut |_| {}).unwrap();
+    assert_no_english(out.path());
 }
 
 #[test]
@@ -614,4 +621,286 @@ fn breaches_go_to_their_csv_json_and_sheet() {
     assert_eq!(sheet.get((0, 2)).unwrap().to_string(), "违规类型");
     assert_eq!(sheet.get((1, 2)).unwrap().to_string(), "多头投机持仓超限");
     assert_eq!(sheet.get((1, 8)).unwrap().to_string(), "A1:700;A2:600");
+}
+
+/// The surveillance dataset analysed, and its reports in `lang`.
+fn surveillance_reports(lang: Lang) -> (tempfile::TempDir, RedbStore, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = analysed(
+        &fixtures::dataset("surveillance"),
+        &dir.path().join("store"),
+    );
+    let out = dir.path().join("out");
+    reports::write_reports(&store, &opts(&out, lang), &mut |_| {}).unwrap();
+    (dir, store, out)
+}
+
+#[test]
+fn surveillance_monthly_statistics_match_their_golden_file() {
+    let (_dir, store, out) = surveillance_reports(Lang::En);
+    let text = fs::read_to_string(out.join("monthly.csv")).unwrap();
+    check_golden("surveillance.monthly.csv", &text);
+
+    // The statistics agree with the other files of the same report.
+    let (header, rows) = csv_rows(&out.join("monthly.csv"));
+    assert_eq!(header, reports::monthly::MONTHLY_COLUMNS);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let sum = |name: &str| -> u64 {
+        rows.iter()
+            .map(|r| r[col(name)].parse::<u64>().unwrap())
+            .sum()
+    };
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("breaches.json")).unwrap()).unwrap();
+    let breaches = json["breaches"].as_array().unwrap();
+    assert_eq!(sum("breaches"), breaches.len() as u64);
+    for kind in detectors::surveillance::BreachKind::ALL {
+        let n = breaches
+            .iter()
+            .filter(|b| b["kind"] == kind.as_str())
+            .count() as u64;
+        assert_eq!(sum(&format!("breaches_{}", kind.as_str())), n, "{kind:?}");
+    }
+    let (_, groups) = csv_rows(&out.join("groups.csv"));
+    let ids: BTreeSet<&str> = groups.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(sum("groups_detected"), ids.len() as u64);
+    assert_eq!(sum("accounts_in_groups"), groups.len() as u64);
+    let found = service::load_surveillance(&store).unwrap().unwrap();
+    let as_of = found.as_of.unwrap().format("%Y-%m").to_string();
+    let row = rows
+        .iter()
+        .find(|r| r[0] == as_of)
+        .expect("the as-of month");
+    assert_eq!(row[col("overdue_reports")], "1", "A1+A2 never reported");
+    assert_eq!(row[col("stale_reports")], "1", "R1 ties nothing");
+
+    let mut wb: Xlsx<_> = open_workbook(out.join("report.xlsx")).unwrap();
+    let sheet = wb.worksheet_range("Monthly").unwrap();
+    assert_eq!(sheet.height(), rows.len() + 1);
+    assert_eq!(sheet.get((0, 0)).unwrap().to_string(), "Month");
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<h2>Monthly statistics</h2>"));
+    // Months as columns, a row per measure.
+    assert!(html.contains(&format!("<th class=\"num\">{as_of}</th>")));
+    assert!(html.contains("<tr><th>Overdue reports</th><td class=\"num\">1</td></tr>"));
+}
+
+/// One attribute of an SVG tag, as a number.
+fn num_attr(tag: &str, name: &str) -> Option<i64> {
+    let key = format!(" {name}=\"");
+    let i = tag.find(&key)? + key.len();
+    let j = tag[i..].find('"')? + i;
+    tag[i..j].parse().ok()
+}
+
+fn str_attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!(" {name}=\"");
+    let i = tag.find(&key)? + key.len();
+    let j = tag[i..].find('"')? + i;
+    Some(&tag[i..j])
+}
+
+/// A bar segment of a chart: left x, top and bottom y in pixels, fill colour.
+#[derive(Debug, Clone)]
+struct Segment {
+    x: i64,
+    top: i64,
+    bottom: i64,
+    fill: String,
+}
+
+#[test]
+fn the_html_charts_each_position_breaching_group_with_bars_stacked_by_account() {
+    use detectors::surveillance::BreachKind;
+    let (_dir, store, out) = surveillance_reports(Lang::Zh);
+    // The charts' titles, axes and legends, the breaches and the monthly table: all Chinese.
+    assert_no_english(&out);
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    let found = service::load_surveillance(&store).unwrap().unwrap();
+    let results = service::load_results(&store).unwrap().unwrap();
+    // The first position breach of each group, in the table's order.
+    let mut firsts: Vec<&detectors::surveillance::Breach> = Vec::new();
+    for b in &found.breaches {
+        if matches!(b.kind, BreachKind::PositionLong | BreachKind::PositionShort)
+            && !firsts
+                .iter()
+                .any(|f| f.group_id == b.group_id && f.source == b.source)
+        {
+            firsts.push(b);
+        }
+    }
+    assert_eq!(firsts.len(), 2, "the detected group and R1");
+    let figures: Vec<&str> = html
+        .split("<figure class=\"breach-chart\"")
+        .skip(1)
+        .map(|f| &f[..f.find("</figure>").unwrap()])
+        .collect();
+    assert_eq!(figures.len(), firsts.len(), "one chart per group");
+    assert!(html.contains("超限账户组持仓走势") && html.contains("分账户多头投机持仓"));
+    assert!(
+        !html.contains("未绘图的持仓超限账户组数"),
+        "every group is drawn"
+    );
+
+    for (b, fig) in firsts.iter().zip(&figures) {
+        assert!(
+            fig.starts_with(&format!(
+                " id=\"chart-{}-{}\"",
+                b.source.as_str(),
+                b.group_id
+            )),
+            "charts in the table's order: {}",
+            &fig[..60]
+        );
+        for bad in ["http", "url("] {
+            assert!(!fig.contains(bad));
+        }
+        // The legend: account and colour, one colour each.
+        let legend: Vec<(String, String)> = fig
+            .split("<span class=\"key\" style=\"background:")
+            .skip(1)
+            .map(|s| {
+                let colour = s[..7].to_ascii_uppercase();
+                let account = s[s.find("</span>").unwrap() + 7..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .to_owned();
+                (account, colour)
+            })
+            .collect();
+        let colours: BTreeSet<&str> = legend.iter().map(|(_, c)| c.as_str()).collect();
+        assert_eq!(colours.len(), legend.len(), "one colour per account");
+        // The bars: rects filled with an account's colour.
+        let segments: Vec<Segment> = fig
+            .split("<rect")
+            .skip(1)
+            .filter_map(|r| {
+                let fill = str_attr(r, "fill")?.to_ascii_uppercase();
+                if !colours.contains(fill.as_str()) {
+                    return None;
+                }
+                let (y, h) = (num_attr(r, "y")?, num_attr(r, "height")?);
+                Some(Segment {
+                    x: num_attr(r, "x")?,
+                    top: y.min(y + h),
+                    bottom: y.max(y + h),
+                    fill,
+                })
+            })
+            .collect();
+        let baseline = segments.iter().map(|s| s.bottom).max().unwrap();
+        // The limit line gives the scale: its y is the limit's.
+        let limit_y: i64 = fig
+            .split("<polyline")
+            .skip(1)
+            .find(|p| str_attr(p, "stroke") == Some("#222222"))
+            .and_then(|p| str_attr(p, "points"))
+            .and_then(|pts| pts.split_whitespace().next())
+            .and_then(|pt| pt.split(',').nth(1))
+            .and_then(|y| y.parse().ok())
+            .expect("a limit line");
+        let px_per_lot = (baseline - limit_y) as f64 / b.limit as f64;
+        // The days with bars, oldest first, as the API's series gives them.
+        let accounts: Vec<String> = match b.source {
+            detectors::surveillance::GroupSource::Detected => results
+                .groups
+                .iter()
+                .find(|g| g.id == b.group_id)
+                .unwrap()
+                .accounts
+                .clone(),
+            detectors::surveillance::GroupSource::Reported => {
+                let mut a = Vec::new();
+                store
+                    .scan(graph_core::model::Table::ReportedGroups, &mut |r| {
+                        if let graph_core::model::Record::ReportedGroup(g) = r
+                            && g.group_id == b.group_id
+                        {
+                            a.push(g.account_id);
+                        }
+                        Ok(())
+                    })
+                    .unwrap();
+                a
+            }
+        };
+        let mut positions = Vec::new();
+        store
+            .scan(graph_core::model::Table::Positions, &mut |r| {
+                if let graph_core::model::Record::Position(p) = r {
+                    positions.push(p);
+                }
+                Ok(())
+            })
+            .unwrap();
+        let mut limits = Vec::new();
+        store
+            .scan(graph_core::model::Table::Limits, &mut |r| {
+                if let graph_core::model::Record::Limit(l) = r {
+                    limits.push(l);
+                }
+                Ok(())
+            })
+            .unwrap();
+        let side = |p: &detectors::surveillance::PositionPoint| {
+            if b.kind == BreachKind::PositionLong {
+                p.long
+            } else {
+                p.short
+            }
+        };
+        let series: Vec<_> =
+            detectors::surveillance::position_series(&accounts, &b.scope, &positions, &limits)
+                .into_iter()
+                .filter(|p| side(p) > 0)
+                .collect();
+        let xs: BTreeSet<i64> = segments.iter().map(|s| s.x).collect();
+        assert_eq!(xs.len(), series.len(), "a bar per day with lots");
+        for (x, point) in xs.iter().zip(&series) {
+            let mut stack: Vec<&Segment> = segments.iter().filter(|s| s.x == *x).collect();
+            stack.sort_by_key(|s| std::cmp::Reverse(s.bottom));
+            // Stacked: each segment stands on the one below, the lowest on the baseline.
+            assert_eq!(stack[0].bottom, baseline, "{}: {}", b.group_id, point.date);
+            for w in stack.windows(2) {
+                assert_eq!(
+                    w[1].bottom, w[0].top,
+                    "{}: {} not stacked",
+                    b.group_id, point.date
+                );
+            }
+            let top = stack.last().unwrap().top;
+            let total = side(point) as f64;
+            assert!(
+                ((baseline - top) as f64 - total * px_per_lot).abs() <= 2.0,
+                "{} on {}: the stack is {} px for {total} lots",
+                b.group_id,
+                point.date,
+                baseline - top
+            );
+            if point.date == b.date {
+                // The breached day's stack is the breach's figure, each account its share.
+                assert_eq!(total as u64, b.figure);
+                for p in &b.parts {
+                    let colour = &legend.iter().find(|(a, _)| *a == p.account).unwrap().1;
+                    let seg = stack.iter().find(|s| &s.fill == colour).unwrap();
+                    assert!(
+                        ((seg.bottom - seg.top) as f64 - p.share as f64 * px_per_lot).abs() <= 2.0,
+                        "{}'s part of {}",
+                        p.account,
+                        b.group_id
+                    );
+                }
+            }
+        }
+    }
+    // A cap below the number of groups draws the first and says how many are left.
+    let out2 = tempfile::tempdir().unwrap();
+    let mut o = opts(out2.path(), Lang::En);
+    o.formats = vec![Format::Html];
+    o.breach_charts = 1;
+    reports::write_reports(&store, &o, &mut |_| {}).unwrap();
+    let html = fs::read_to_string(out2.path().join("report.html")).unwrap();
+    assert_eq!(html.matches("<figure class=\"breach-chart\"").count(), 1);
+    assert!(html.contains("Groups with position breaches not drawn: <b>1</b>"));
 }
