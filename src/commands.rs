@@ -51,7 +51,8 @@ pub struct GenArgs {
     /// The world to generate: default, large-groups, hard, agents or sparse-trading.
     #[arg(long, env = "CTRLGRAPH_GEN_PROFILE", default_value = "default")]
     pub profile: String,
-    /// Also write the surveillance tapes and the planted breaches (breaches_truth.csv).
+    /// Also write the surveillance tapes, the planted breaches (breaches_truth.csv) and near misses
+    /// (near_misses_truth.csv).
     #[arg(long)]
     pub tapes: bool,
 }

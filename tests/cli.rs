@@ -411,7 +411,7 @@ fn the_checks_find_the_breaches_planted_in_generated_tapes() {
         let accounts = &truth_groups[&row[0]];
         planted += 1;
         // Found for a detected group holding at least two of the planted accounts, with the
-        // planted figure when the detected group is the planted one.
+        // planted figure and only-as-a-group flag when the detected group is the planted one.
         let ok = found.iter().any(|b| {
             let parts: Vec<&str> = b["parts"]
                 .as_array()
@@ -429,8 +429,9 @@ fn the_checks_find_the_breaches_planted_in_generated_tapes() {
                     .filter(|a| accounts.iter().any(|x| x == *a))
                     .count()
                     >= 2
-                && (parts.len() != accounts.len() || b["figure"].as_u64() == row[4].parse().ok())
-                && b["only_as_group"] == true
+                && (parts.len() != accounts.len()
+                    || (b["figure"].as_u64() == row[4].parse().ok()
+                        && b["only_as_group"].as_bool() == Some(&row[8] == "true")))
         });
         hit += u32::from(ok);
     }

@@ -288,7 +288,7 @@ describe("breaches on a generated dataset with tapes", () => {
   let all;
 
   before(async () => {
-    // 8,000 accounts give some ninety breaches: two pages of fifty.
+    // 8,000 accounts give some seventy-five breaches: two pages of fifty.
     dataset = generate(8000, 11, ["--tapes"]);
     server = await startServer(dataset, "breaches-gen");
     browser = await launchBrowser();
