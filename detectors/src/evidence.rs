@@ -9,7 +9,10 @@
 //! The weights encode the domain brief: an identifier's weight falls with its spread (how many
 //! holders share the value), placeholder device values are ignored, an IP alone is weak while a
 //! MAC or disk serial is strong, and a family tie other than a spouse counts only beside other
-//! evidence (criterion C5).
+//! evidence (criterion C5). A member's own services are told apart from one operation's by the
+//! members the accounts are at: an agent's spread is counted per member (a broker's staff serve
+//! that member's clients), and a value that three or more holders share at one member only (a
+//! trading hall's terminal, a branch's phone) needs other evidence to join them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -21,6 +24,7 @@ use graph_core::{EdgeData, EdgeKind, NodeData, NodeId, NodeKind, PropertyGraph};
 use serde::{Deserialize, Serialize};
 
 use crate::behaviour::GroupBurst;
+use crate::components::UnionFind;
 use crate::control::{ControlBasis, ControlClaim};
 use crate::flows::{FlowPattern, FlowShape, GroupFlow, TransferEvent};
 
@@ -438,6 +442,11 @@ pub struct EvidenceConfig {
     /// An item shared beyond `full_weight_spread` that nothing else confirms weighs at most
     /// this: a value many holders share joins accounts only beside other evidence.
     pub unconfirmed_max: f32,
+    /// A value that three or more holders share whose accounts are all at one member may be
+    /// that member's own (a trading hall's terminal, a branch's phone or address): it weighs
+    /// at most this share of its weight until other evidence confirms it, as a widely shared
+    /// value does. Accounts at several members sharing one value have no such explanation.
+    pub one_member_factor: f32,
 }
 
 impl Default for EvidenceConfig {
@@ -485,6 +494,7 @@ impl Default for EvidenceConfig {
             max_clique: 40,
             confirm_min: 0.5,
             unconfirmed_max: 0.45,
+            one_member_factor: 0.5,
         }
     }
 }
@@ -865,7 +875,7 @@ pub fn collect_links(
         if spread > cfg.max_spread {
             continue;
         }
-        let factor = cfg.spread_factor(spread);
+        let factor = cfg.spread_factor(largest_at_one_member(g, &distinct));
         let role_weight = |role| match role {
             AuthRole::OrderPlacer => cfg.order_placer,
             AuthRole::FundTransfer => cfg.fund_transfer,
@@ -992,7 +1002,10 @@ pub fn collect_links(
             out.hubs.push((ident, spread));
             continue;
         }
-        let factor = cfg.identifier_spread_factor(kind, spread);
+        let mut factor = cfg.identifier_spread_factor(kind, spread);
+        if spread >= 3 && only_member(g, &accounts).is_some() {
+            factor = factor.min(cfg.one_member_factor);
+        }
         let weight = cfg.identifier_weight(kind) * factor;
         let e = by_reach
             .entry(accounts)
@@ -1272,15 +1285,44 @@ fn discount_busy_traders(
     }
 }
 
+/// The most of `accounts` held at one member (accounts with no member count as at one).
+///
+/// An agent who serves many accounts is a member's service: an introducing broker's staff, a
+/// branch's order desk, all acting for that member's clients. A person designated on the accounts
+/// of many members is no member's service, so an authorised person's spread is counted per member.
+fn largest_at_one_member(g: &PropertyGraph, accounts: &[NodeId]) -> u32 {
+    let mut at: AHashMap<Option<NodeId>, u32> = AHashMap::new();
+    for &a in accounts {
+        let member = g.out_of(a, EdgeKind::AtMember).next().map(|adj| adj.node);
+        *at.entry(member).or_default() += 1;
+    }
+    at.into_values().max().unwrap_or(0)
+}
+
+/// The member all of `accounts` are held at, if they are all at one (and it is known).
+fn only_member(g: &PropertyGraph, accounts: &[NodeId]) -> Option<NodeId> {
+    let member = |a: NodeId| g.out_of(a, EdgeKind::AtMember).next().map(|adj| adj.node);
+    let first = member(*accounts.first()?)?;
+    accounts
+        .iter()
+        .all(|a| member(*a) == Some(first))
+        .then_some(first)
+}
+
 /// Gives back weight to items discounted for their spread as far as other evidence confirms them.
 ///
 /// A party acting on many accounts, or a value many holders share, is either a service used by
 /// strangers (an introducing broker, a branch's phone) or one operation's (a trading studio's
 /// order placer, its terminals). The two differ in what else ties the accounts: a studio's
-/// accounts share terminals, transfers and trading, a broker's clients share nothing else. An
-/// item's factor becomes the share of its accounts tied by other, undiscounted evidence of at
-/// least `confirm_min` (not the same holder, not a family tie alone) to another of its accounts,
-/// if that is more than the spread factor; an item nothing confirms weighs at most
+/// accounts share terminals, transfers and trading, a broker's clients share nothing else.
+/// Other, undiscounted evidence of at least `confirm_min` (not the same holder, not a family tie
+/// alone) confirms accounts. A party's factor becomes the share of its accounts tied so to
+/// another of its accounts, if that is more than the spread factor: a person who places the
+/// orders of several confirmed operations decides the trading of all of them (C2, C7). A
+/// value is not a decision maker: that evidence puts accounts into clusters, and a value's
+/// factor becomes the share of its accounts in the one cluster that holds most of them, so a
+/// branch's phone on two studios' holders is confirmed only as far as the larger studio
+/// reaches and does not make the two one. An item nothing confirms weighs at most
 /// `unconfirmed_max`, so it joins accounts only beside other evidence.
 fn corroborate(
     pairs: &mut AHashMap<(NodeId, NodeId), Vec<Signal>>,
@@ -1304,21 +1346,16 @@ fn corroborate(
             adjacent.entry(b).or_default().push(a);
         }
     }
+    let cluster = confirmed_clusters(&adjacent);
     let mut scale: AHashMap<ItemKey, (f32, f32)> = AHashMap::new();
     for (key, accounts, factor) in discounted {
         if accounts.len() < 2 {
             continue;
         }
-        let set: AHashSet<NodeId> = accounts.iter().copied().collect();
-        let confirmed = accounts
-            .iter()
-            .filter(|x| {
-                adjacent
-                    .get(x)
-                    .is_some_and(|ys| ys.iter().any(|y| set.contains(y)))
-            })
-            .count();
-        let share = confirmed as f32 / accounts.len() as f32;
+        let share = match key {
+            ItemKey::Identifier(_) => largest_cluster_share(accounts, &cluster),
+            _ => confirmed_share(accounts, &adjacent),
+        };
         // (scale, cap): confirmed items grow to their confirmed share; the rest keep the
         // spread factor but cannot join on their own.
         let e = scale.entry(*key).or_insert((1.0, unconfirmed_max));
@@ -1333,6 +1370,63 @@ fn corroborate(
             }
         }
     }
+}
+
+/// The share of an item's accounts tied by `adjacent` to another of them.
+fn confirmed_share(accounts: &[NodeId], adjacent: &AHashMap<NodeId, Vec<NodeId>>) -> f32 {
+    let set: AHashSet<NodeId> = accounts.iter().copied().collect();
+    let confirmed = set
+        .iter()
+        .filter(|x| {
+            adjacent
+                .get(x)
+                .is_some_and(|ys| ys.iter().any(|y| set.contains(y)))
+        })
+        .count();
+    confirmed as f32 / set.len().max(1) as f32
+}
+
+/// Each account's cluster under `adjacent` (accounts with no such tie are in none).
+fn confirmed_clusters(adjacent: &AHashMap<NodeId, Vec<NodeId>>) -> AHashMap<NodeId, u32> {
+    let mut nodes: Vec<NodeId> = adjacent.keys().copied().collect();
+    nodes.sort_unstable();
+    let index: AHashMap<NodeId, u32> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (*a, i as u32))
+        .collect();
+    let mut uf = UnionFind::new(nodes.len());
+    for (a, ys) in adjacent {
+        for y in ys {
+            uf.union(index[a], index[y]);
+        }
+    }
+    nodes
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (*a, uf.find(i as u32)))
+        .collect()
+}
+
+/// The share of an item's accounts in the one cluster (of [`confirmed_clusters`]) that holds
+/// most of them, counted when it holds two or more.
+fn largest_cluster_share(accounts: &[NodeId], cluster: &AHashMap<NodeId, u32>) -> f32 {
+    let mut unique = accounts.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let mut size: AHashMap<u32, usize> = AHashMap::new();
+    for a in &unique {
+        if let Some(c) = cluster.get(a) {
+            *size.entry(*c).or_default() += 1;
+        }
+    }
+    let largest = size
+        .values()
+        .copied()
+        .filter(|&s| s >= 2)
+        .max()
+        .unwrap_or(0);
+    largest as f32 / unique.len().max(1) as f32
 }
 
 /// Combines a pair's signals: one signal per piece of evidence, family ties only beside others.
@@ -1651,6 +1745,164 @@ mod tests {
             0.0
         );
         assert_eq!(finish_link(NodeId(2), NodeId(3), vec![home]).weight, 0.5);
+    }
+
+    /// `n` accounts `{prefix}{i}`, each of its own holder, at member `member(i)`.
+    fn accounts_at(b: &mut GraphBuilder, prefix: &str, n: usize, member: impl Fn(usize) -> String) {
+        for i in 0..n {
+            let m = member(i);
+            b.add_record(&Record::Member(graph_core::model::Member {
+                member_id: m.clone(),
+                name: None,
+                uscc: None,
+                extra: Extra::new(),
+            }));
+            b.add_record(&person(&format!("H{prefix}{i}")));
+            b.add_record(&Record::Account(Account {
+                account_id: format!("{prefix}{i}"),
+                holder_id: format!("H{prefix}{i}"),
+                member_id: Some(m),
+                account_type: None,
+                open_date: None,
+                status: None,
+                extra: Extra::new(),
+            }));
+        }
+    }
+
+    fn places_orders(b: &mut GraphBuilder, person_id: &str, accounts: &[String]) {
+        b.add_record(&person(person_id));
+        for a in accounts {
+            b.add_record(&Record::Authorization(Authorization {
+                account_id: a.clone(),
+                person_id: person_id.into(),
+                role: AuthRole::OrderPlacer,
+                extra: Extra::new(),
+            }));
+        }
+    }
+
+    #[test]
+    fn an_order_placer_on_many_members_accounts_is_no_members_service() {
+        let tau = crate::groups::GroupConfig::default().link_threshold;
+        let cfg = EvidenceConfig::default();
+        let mut b = GraphBuilder::new();
+        // Twelve accounts at twelve members, and twelve at one member, each with its placer.
+        accounts_at(&mut b, "S", 12, |i| format!("M{i}"));
+        accounts_at(&mut b, "D", 12, |_| "M0".into());
+        let s: Vec<String> = (0..12).map(|i| format!("S{i}")).collect();
+        let d: Vec<String> = (0..12).map(|i| format!("D{i}")).collect();
+        places_orders(&mut b, "X", &s);
+        places_orders(&mut b, "Y", &d);
+        let g = b.finish();
+        let ev = collect_links(&g, &[], &[], &Findings::default(), &cfg);
+        // The studio's trader on twelve members' accounts weighs as a placer of a few.
+        let studio = link(&g, &ev, "S0", "S11").expect("one placer");
+        assert!((studio.weight - cfg.order_placer).abs() < 1e-6);
+        // A desk serving twelve clients of one member is discounted and, unconfirmed, capped.
+        let desk = link(&g, &ev, "D0", "D11").expect("one placer");
+        assert!(desk.weight <= cfg.unconfirmed_max + 1e-6);
+        assert!(desk.weight < tau);
+    }
+
+    #[test]
+    fn a_value_shared_only_at_one_member_needs_confirmation() {
+        let tau = crate::groups::GroupConfig::default().link_threshold;
+        let cfg = EvidenceConfig::default();
+        let mut b = GraphBuilder::new();
+        // A terminal of four holders at one member (a trading hall's), one of four holders at
+        // four members, and one of two holders at one member.
+        accounts_at(&mut b, "H", 4, |_| "M0".into());
+        accounts_at(&mut b, "T", 4, |i| format!("M{i}"));
+        accounts_at(&mut b, "C", 2, |_| "M9".into());
+        for i in 0..4 {
+            b.add_record(&ident(
+                &format!("H{i}"),
+                IdentifierKind::DiskSerial,
+                "WD-HALL",
+            ));
+            b.add_record(&ident(
+                &format!("T{i}"),
+                IdentifierKind::DiskSerial,
+                "WD-STUDIO",
+            ));
+        }
+        for i in 0..2 {
+            b.add_record(&ident(
+                &format!("C{i}"),
+                IdentifierKind::DiskSerial,
+                "WD-HOME",
+            ));
+        }
+        let g = b.finish();
+        let ev = collect_links(&g, &[], &[], &Findings::default(), &cfg);
+        let hall = link(&g, &ev, "H0", "H3").expect("one terminal");
+        assert!(hall.weight < tau, "a hall terminal alone joins no one");
+        let studio = link(&g, &ev, "T0", "T3").expect("one terminal");
+        assert!((studio.weight - cfg.disk_serial).abs() < 1e-6);
+        let home = link(&g, &ev, "C0", "C1").expect("one terminal");
+        assert!((home.weight - cfg.disk_serial).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_value_two_separate_operations_share_does_not_join_them() {
+        let tau = crate::groups::GroupConfig::default().link_threshold;
+        let cfg = EvidenceConfig::default();
+        let mut b = GraphBuilder::new();
+        // Two studios of eight accounts, each under its own order placer, at many members; one
+        // branch phone on all sixteen holders and on two strangers.
+        accounts_at(&mut b, "A", 8, |i| format!("M{i}"));
+        accounts_at(&mut b, "B", 8, |i| format!("M{}", i + 8));
+        accounts_at(&mut b, "N", 2, |i| format!("M{}", i + 16));
+        let a: Vec<String> = (0..8).map(|i| format!("A{i}")).collect();
+        let bb: Vec<String> = (0..8).map(|i| format!("B{i}")).collect();
+        places_orders(&mut b, "X", &a);
+        places_orders(&mut b, "Y", &bb);
+        for (p, n) in [("A", 8), ("B", 8), ("N", 2)] {
+            for i in 0..n {
+                b.add_record(&ident(&format!("H{p}{i}"), IdentifierKind::Phone, "95500"));
+            }
+        }
+        let g = b.finish();
+        let ev = collect_links(&g, &[], &[], &Findings::default(), &cfg);
+        // Each studio is one by its placer; the phone confirms each, but not the two as one.
+        assert!(link(&g, &ev, "A0", "A7").expect("placer").weight >= tau);
+        let across = link(&g, &ev, "A0", "B0").expect("the phone");
+        assert!(
+            across.weight < tau,
+            "phone across studios: {}",
+            across.weight
+        );
+        let stranger = link(&g, &ev, "A0", "N0").expect("the phone");
+        assert!(stranger.weight < tau);
+    }
+
+    #[test]
+    fn one_order_placer_of_two_confirmed_operations_joins_them() {
+        let tau = crate::groups::GroupConfig::default().link_threshold;
+        let cfg = EvidenceConfig::default();
+        let mut b = GraphBuilder::new();
+        // Sixteen accounts at one member in two clusters of eight, each cluster a chain of
+        // terminals shared by two of its holders; one person places the orders of all sixteen.
+        accounts_at(&mut b, "A", 8, |_| "M0".into());
+        accounts_at(&mut b, "B", 8, |_| "M0".into());
+        for p in ["A", "B"] {
+            for i in 0..7 {
+                let mac = format!("3C528200{p}00{i}");
+                b.add_record(&ident(&format!("{p}{i}"), IdentifierKind::Mac, &mac));
+                b.add_record(&ident(&format!("{p}{}", i + 1), IdentifierKind::Mac, &mac));
+            }
+        }
+        let all: Vec<String> = (0..8)
+            .flat_map(|i| [format!("A{i}"), format!("B{i}")])
+            .collect();
+        places_orders(&mut b, "Z", &all);
+        let g = b.finish();
+        let ev = collect_links(&g, &[], &[], &Findings::default(), &cfg);
+        // The placer decides the trading of both clusters: confirmed in full, it joins them.
+        let across = link(&g, &ev, "A0", "B0").expect("the placer");
+        assert!((across.weight - cfg.order_placer).abs() < 1e-6, "{}", across.weight);
+        assert!(across.weight >= tau);
     }
 
     #[test]
