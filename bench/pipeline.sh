@@ -2,6 +2,8 @@
 # Measures the pipeline on a generated dataset with /usr/bin/time -v: generation, ingest (rows/s
 # overall and per file, peak RSS, store size on disk) and analysis (per-stage times, peak RSS).
 # Usage: bench/pipeline.sh [ACCOUNTS] [SEED]   (default 1000000 accounts, seed 1)
+#        TAPES=1 bench/pipeline.sh ...           (also the surveillance tapes: positions, orders,
+#                                                 limits, calendar; the analysis checks them)
 # Writes its figures to bench/out/ACCOUNTS-SEED/ and prints a summary for BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +19,7 @@ export CTRLGRAPH_STORE="$out/store"
 peak() { awk -F: '/Maximum resident set size/ { printf "%.0f MiB", $2/1024 }' "$1"; }
 wall() { awk '/Elapsed \(wall clock\)/ { print $NF }' "$1"; }
 
-/usr/bin/time -v "$bin" gen --accounts "$accounts" --seed "$seed" --out "$out/dataset" \
+/usr/bin/time -v "$bin" gen --accounts "$accounts" --seed "$seed" ${TAPES:+--tapes} --out "$out/dataset" \
   > "$out/gen.txt" 2> "$out/gen.time"
 /usr/bin/time -v "$bin" ingest "$out/dataset" > "$out/ingest.txt" 2> "$out/ingest.time"
 /usr/bin/time -v "$bin" analyze > "$out/analyze.txt" 2> "$out/analyze.time"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Load test of `ctrlgraph serve` with wrk (Debian): an investor profile, a 2-hop neighbourhood
-# and the first page of controlGroups, at 64 and at 1000 connections. Responses are checked for
+# Load test of `ctrlgraph serve` with wrk (Debian): an investor profile, a 2-hop neighbourhood,
+# the first page of controlGroups and the first page of the market-wide breach list, at 64 and at
+# 1000 connections (QUERIES="profile groups" picks some). Responses are checked for
 # GraphQL errors by the wrk script (bench/lua/graphql.lua), not only for status codes.
 # Usage: bench/serve.sh STORE [SECONDS]   (STORE: an analysed store, e.g. bench/out/1000000-1/store)
 # Needs wrk (apt-get install wrk) and /usr/bin/time. Prints one RESULT line per run.
@@ -35,7 +36,7 @@ done
 echo "startup (load snapshot): $(echo "$(date +%s.%N) - $started" | bc) s; $(cat "$out/serve.txt")"
 
 export GQL_TOKEN="$token" GQL_IDS_FILE="$out/ids.txt"
-for q in profile neighborhood groups; do
+for q in ${QUERIES:-profile neighborhood groups breaches}; do
   export GQL_QUERY_FILE="bench/queries/$q.graphql"
   for c in 64 1000; do
     GQL_DELAY_MS=0 wrk -t2 -c"$c" -d"${secs}s" --timeout 10s -s bench/lua/graphql.lua http://127.0.0.1:18080 \
