@@ -174,8 +174,12 @@ fn generated_datasets_meet_the_quality_targets() {
         println!("generated 20k seed {seed}: {m:?}");
         // The generator still counts a device name alone, or a terminal shared by 9-14
         // holders alone, as a fair tie; the detector, following the domain brief, lets such a
-        // value join accounts only beside other evidence (seed 2: F1 0.938, group recall 0.986).
-        assert!(m.f1 >= 0.93, "seed {seed}: {m:?}");
+        // value join accounts only beside other evidence. It also plants rings of three or more
+        // accounts at one member tied by one terminal alone, which the detector cannot tell from
+        // that member's hall terminal without other evidence (seed 1: F1 0.957, seed 2: 0.918,
+        // group recall 0.968; 0.938 before that rule, which lifts the independent holdouts by
+        // 0.015-0.06: BENCHMARKS.md).
+        assert!(m.f1 >= 0.91, "seed {seed}: {m:?}");
         assert!(m.group_recall >= 0.95, "seed {seed}: {m:?}");
     }
 }
@@ -184,8 +188,9 @@ fn generated_datasets_meet_the_quality_targets() {
 /// from the domain brief and the contract without reading the detectors or the Rust generator),
 /// `hard` profile: weak members, noisy identifiers, dirty rows, trading studios whose borrowed
 /// accounts show up only in the studio's bursts. Seed 5 was not looked at while the detectors
-/// were written; at 8,000 accounts it measured F1 0.863 (precision 0.865, recall 0.861), against
-/// 0.760 (recall 0.685) before the group-burst search (`BENCHMARKS.md`).
+/// were written; at 8,000 accounts it measured F1 0.934 (precision 0.980, recall 0.892), against
+/// 0.863 before member-aware services and cluster-confirmed values and 0.760 before the
+/// group-burst search (`BENCHMARKS.md`).
 #[test]
 fn an_independent_holdout_meets_its_floor() {
     let tmp = tempfile::tempdir().unwrap();
@@ -205,9 +210,9 @@ fn an_independent_holdout_meets_its_floor() {
     let truth = read_truth(&tmp.path().join("truth.csv"));
     let m = analyse_dataset(tmp.path(), &truth, false);
     println!("holdout hard 8k seed 5: {m:?}");
-    assert!(m.f1 >= 0.84, "{m:?}");
-    assert!(m.recall >= 0.82, "{m:?}");
-    assert!(m.precision >= 0.83, "{m:?}");
+    assert!(m.f1 >= 0.91, "{m:?}");
+    assert!(m.recall >= 0.87, "{m:?}");
+    assert!(m.precision >= 0.95, "{m:?}");
 }
 
 /// The robustness grid: every generator profile (large groups up to 200 accounts, weak members,
