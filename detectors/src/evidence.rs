@@ -1901,7 +1901,11 @@ mod tests {
         let ev = collect_links(&g, &[], &[], &Findings::default(), &cfg);
         // The placer decides the trading of both clusters: confirmed in full, it joins them.
         let across = link(&g, &ev, "A0", "B0").expect("the placer");
-        assert!((across.weight - cfg.order_placer).abs() < 1e-6, "{}", across.weight);
+        assert!(
+            (across.weight - cfg.order_placer).abs() < 1e-6,
+            "{}",
+            across.weight
+        );
         assert!(across.weight >= tau);
     }
 
